@@ -1,0 +1,57 @@
+# Two commands matter:  `make run`  and  `make test`.  Everything else is a step of those.
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+RASA_VENV := .venv/rasa
+SVC_VENV  := .venv/services
+RASA_PY   := $(RASA_VENV)/bin/python
+SVC_PY    := $(SVC_VENV)/bin/python
+RASA      := $(RASA_VENV)/bin/rasa
+export PYTHONPATH := $(CURDIR)
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+export TF_CPP_MIN_LOG_LEVEL := 2
+export RASA_TELEMETRY_ENABLED := false
+
+.PHONY: help run test setup envs database model test-rasa test-services validate conversations clean
+
+help:
+	@echo "make run    set everything up, then start the assistant on http://localhost:8080"
+	@echo "make test   set everything up, then run every test (both runtimes, Rasa checks)"
+
+envs: $(RASA_VENV)/.requirements.sha256 $(SVC_VENV)/.requirements.sha256
+
+$(RASA_VENV)/.requirements.sha256: requirements/rasa.txt requirements/rasa-test.txt
+	scripts/make-venv 3.10 $(RASA_VENV) requirements/rasa-test.txt
+
+$(SVC_VENV)/.requirements.sha256: requirements/services.txt requirements/services-test.txt
+	scripts/make-venv 3.12 $(SVC_VENV) requirements/services-test.txt
+
+database: envs
+	$(SVC_PY) -m bot.cli setup
+
+model: envs
+	$(RASA_PY) scripts/train_if_stale.py
+
+setup: envs database model
+
+run: setup
+	$(SVC_PY) scripts/stack.py --dev-signin
+
+validate: envs
+	$(RASA) data validate --domain domain --fail-on-warnings --quiet
+
+conversations: model
+	$(RASA) test core --model "$$(cat models/current.txt)" --stories tests/conversations \
+		--fail-on-prediction-errors --out reports/conversations --quiet
+
+test-rasa: envs
+	$(RASA_PY) -m pytest tests/connectors tests/rasa_stores
+
+test-services: setup
+	$(SVC_PY) -m pytest tests/unit tests/persistence tests/actions tests/web tests/deploy tests/system
+
+test: setup validate conversations test-rasa test-services
+
+clean:
+	rm -rf .venv var reports models/*.tar.gz models/current.txt .rasa

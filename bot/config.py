@@ -1,0 +1,62 @@
+"""Settings read from the environment, once, at process start.
+
+Every process of the services runtime (action server, web app, CLI) builds one `Settings`
+from `os.environ`; nothing else in `bot/` reads the environment. Defaults are the embedded,
+zero-set-up configuration; production overrides them with environment variables alone.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATABASE_URL = f"sqlite:///{PROJECT_ROOT / 'var' / 'helpdesk.db'}"
+
+
+class ConfigurationError(RuntimeError):
+    """A required setting is missing or malformed."""
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Configuration of the services runtime."""
+
+    database_url: str = DEFAULT_DATABASE_URL
+    widget_token_secret: str = ""
+    widget_token_issuer: str = "helpdesk-intranet"
+    widget_token_audience: str = "helpdesk-widget"
+    widget_token_ttl_seconds: int = 3600
+    dev_signin_enabled: bool = False
+    rasa_url: str = "http://127.0.0.1:5005"
+    web_host: str = "127.0.0.1"
+    web_port: int = 8080
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+        env = os.environ if environ is None else environ
+        return cls(
+            database_url=env.get("HELPDESK_DATABASE_URL") or DEFAULT_DATABASE_URL,
+            widget_token_secret=env.get("WIDGET_TOKEN_SECRET", ""),
+            widget_token_issuer=env.get("WIDGET_TOKEN_ISSUER") or cls.widget_token_issuer,
+            widget_token_audience=env.get("WIDGET_TOKEN_AUDIENCE") or cls.widget_token_audience,
+            widget_token_ttl_seconds=int(env.get("WIDGET_TOKEN_TTL_SECONDS") or 3600),
+            dev_signin_enabled=_flag(env.get("HELPDESK_DEV_SIGNIN")),
+            rasa_url=(env.get("RASA_URL") or cls.rasa_url).rstrip("/"),
+            web_host=env.get("WEB_HOST") or cls.web_host,
+            web_port=int(env.get("WEB_PORT") or cls.web_port),
+        )
+
+    def require_widget_secret(self) -> str:
+        """The HMAC secret for widget session tokens; refuses to run with a weak one."""
+        if len(self.widget_token_secret) < 32:
+            raise ConfigurationError(
+                "WIDGET_TOKEN_SECRET must be set to at least 32 characters "
+                "(make run generates one into var/secrets.env)."
+            )
+        return self.widget_token_secret

@@ -1,0 +1,90 @@
+"""The identity directory: verified channel principals → employees.
+
+A principal arrives from a connector that verified it (a signed widget token, a Bot Framework
+JWT, a Slack signature). This module never sees, and never trusts, anything the user typed.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .storage.models import ChannelIdentity, Employee
+
+KNOWN_CHANNELS = frozenset({"widget", "msteams", "slack"})
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who the channel vouches for: (channel, tenant, subject)."""
+
+    channel: str
+    tenant: str
+    subject: str
+
+    @classmethod
+    def from_metadata(cls, metadata: Mapping[str, Any] | None) -> "Principal | None":
+        """Read the principal a connector put into message metadata; None if absent or malformed."""
+        raw = (metadata or {}).get("principal")
+        if not isinstance(raw, Mapping):
+            return None
+        fields = [raw.get("channel"), raw.get("tenant"), raw.get("subject")]
+        if not all(isinstance(value, str) and value for value in fields):
+            return None
+        if fields[0] not in KNOWN_CHANNELS:
+            return None
+        return cls(*fields)
+
+    def __str__(self) -> str:
+        return f"{self.channel}:{self.tenant}:{self.subject}"
+
+
+@dataclass(frozen=True)
+class EmployeeRef:
+    """The few facts about the caller that every service needs."""
+
+    id: int
+    employee_number: str
+    given_name: str
+    department_code: str
+
+
+def find_employee(session: Session, principal: Principal) -> EmployeeRef | None:
+    """The employee a principal belongs to, or None for an unknown principal."""
+    row = session.execute(
+        select(Employee)
+        .join(ChannelIdentity, ChannelIdentity.employee_id == Employee.id)
+        .where(
+            ChannelIdentity.channel == principal.channel,
+            ChannelIdentity.tenant == principal.tenant,
+            ChannelIdentity.subject == principal.subject,
+        )
+    ).scalar_one_or_none()
+    if row is None:
+        return None
+    return EmployeeRef(row.id, row.employee_number, row.given_name, row.department.code)
+
+
+@dataclass(frozen=True)
+class SigninChoice:
+    """A demo identity offered on the development sign-in page."""
+
+    subject: str
+    display_name: str
+    department_name: str
+
+
+def widget_signin_choices(session: Session, issuer: str) -> list[SigninChoice]:
+    """Widget identities of one token issuer, for the development sign-in page only."""
+    rows = session.execute(
+        select(ChannelIdentity.subject, Employee)
+        .join(Employee, ChannelIdentity.employee_id == Employee.id)
+        .where(ChannelIdentity.channel == "widget", ChannelIdentity.tenant == issuer)
+        .order_by(Employee.family_name, Employee.given_name)
+    ).all()
+    return [
+        SigninChoice(subject, f"{e.given_name} {e.family_name}", e.department.name)
+        for subject, e in rows
+    ]

@@ -1,0 +1,52 @@
+"""Run the web app: `python -m bot.web` (settings from the environment, see bot.config).
+
+`WEB_COOKIE_SECURE=1` marks the session cookie Secure; set it whenever browsers reach the app
+over HTTPS (directly or through a TLS-terminating proxy).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Mapping
+
+from aiohttp import web
+
+from ..config import ConfigurationError, Settings
+from ..storage.database import Database
+from .app import create_app
+
+log = logging.getLogger("bot.web")
+
+
+def cookie_secure_from_env(environ: Mapping[str, str] | None = None) -> bool:
+    env = os.environ if environ is None else environ
+    return (env.get("WEB_COOKIE_SECURE") or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    settings = Settings.from_env()
+    try:
+        settings.require_widget_secret()
+    except ConfigurationError as error:
+        log.error("%s", error)
+        return 2
+    database = Database(settings.database_url)
+    try:
+        app = create_app(settings, database, cookie_secure=cookie_secure_from_env())
+        web.run_app(
+            app,
+            host=settings.web_host,
+            port=settings.web_port,
+            print=lambda _banner: log.info(
+                "web app listening on http://%s:%s", settings.web_host, settings.web_port
+            ),
+        )
+    finally:
+        database.dispose()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

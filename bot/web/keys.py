@@ -1,0 +1,13 @@
+"""Typed keys of the values the application keeps for its handlers."""
+from __future__ import annotations
+
+from aiohttp import web
+
+from ..config import Settings
+from ..storage.database import Database
+from .rasa_client import RasaClient
+
+SETTINGS = web.AppKey("settings", Settings)
+DATABASE = web.AppKey("database", Database)
+RASA_CLIENT = web.AppKey("rasa_client", RasaClient)
+COOKIE_SECURE = web.AppKey("cookie_secure", bool)

@@ -1,0 +1,1 @@
+"""Rasa input/output channels. They verify the caller and never import `bot/`."""

@@ -1,0 +1,180 @@
+"""The intranet web-widget channel: a message counts only with a valid signed session token.
+
+The intranet (in the demo, the web app's development sign-in) mints an HS256 JWT whose subject
+is the employee's intranet user id. This channel verifies it before looking at the body, derives
+the conversation id from it, and attaches the verified principal to the message metadata. The
+client cannot choose a sender id or metadata, unlike Rasa's stock `rest`/`socketio` channels.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable, Dict, Optional, Text
+
+import jwt
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+
+from .principal import conversation_id, principal_metadata
+
+logger = logging.getLogger(__name__)
+
+CHANNEL = "widget"
+MAX_TEXT_LENGTH = 2000
+MAX_BODY_BYTES = 16 * 1024
+LEEWAY_SECONDS = 30
+MESSAGE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+class InvalidToken(Exception):
+    """The bearer token is missing, malformed, forged or expired."""
+
+
+class InvalidMessage(Exception):
+    """The body is not a well-formed widget message."""
+
+
+@dataclass(frozen=True)
+class VerifiedSession:
+    issuer: Text
+    subject: Text
+
+
+@dataclass(frozen=True)
+class IncomingMessage:
+    text: Text
+    message_id: Optional[Text]
+
+
+def bearer_token(authorization: Optional[Text]) -> Text:
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise InvalidToken("missing bearer token")
+    return token.strip()
+
+
+def verify_session_token(
+    token: Text, secret: Text, issuer: Text, audience: Text, now: Optional[float] = None
+) -> VerifiedSession:
+    """Check signature (HS256 only), issuer, audience and time claims."""
+    options = {"require": ["exp", "iat", "nbf", "sub", "iss", "aud"]}
+    try:
+        if now is not None:
+            options["verify_exp"] = False  # checked below against the given clock
+        claims = jwt.decode(
+            token,
+            secret,
+            algorithms=["HS256"],
+            audience=audience,
+            issuer=issuer,
+            leeway=LEEWAY_SECONDS,
+            options=options,
+        )
+    except jwt.PyJWTError as error:
+        raise InvalidToken(type(error).__name__) from error
+    if now is not None and not (
+        claims["nbf"] - LEEWAY_SECONDS <= now < claims["exp"] + LEEWAY_SECONDS
+    ):
+        raise InvalidToken("outside validity window")
+    subject = claims["sub"]
+    if not isinstance(subject, str) or not subject or len(subject) > 200:
+        raise InvalidToken("bad subject")
+    return VerifiedSession(issuer=claims["iss"], subject=subject)
+
+
+def parse_incoming(body: Any) -> IncomingMessage:
+    """Translate the widget's JSON body into a neutral message, or refuse it."""
+    if not isinstance(body, dict):
+        raise InvalidMessage("body must be a JSON object")
+    text = body.get("text")
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidMessage("text is required")
+    if len(text) > MAX_TEXT_LENGTH:
+        raise InvalidMessage(f"text is longer than {MAX_TEXT_LENGTH} characters")
+    message_id = body.get("message_id")
+    if message_id is not None and (
+        not isinstance(message_id, str) or not MESSAGE_ID.match(message_id)
+    ):
+        raise InvalidMessage("message_id must be 1-64 letters, digits, '-' or '_'")
+    return IncomingMessage(text=text.strip(), message_id=message_id)
+
+
+def _error(status: int, message: Text) -> HTTPResponse:
+    return response.json({"error": message}, status=status)
+
+
+class WidgetInput(InputChannel):
+    """`POST /webhooks/widget/webhook` with `Authorization: Bearer <session token>`."""
+
+    @classmethod
+    def name(cls) -> Text:
+        return CHANNEL
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
+        credentials = credentials or {}
+        secret = credentials.get("token_secret") or ""
+        if len(secret) < 32:
+            raise ValueError("widget channel: token_secret must be at least 32 characters")
+        return cls(
+            secret=secret,
+            issuer=credentials.get("token_issuer") or "helpdesk-intranet",
+            audience=credentials.get("token_audience") or "helpdesk-widget",
+        )
+
+    def __init__(self, secret: Text, issuer: Text, audience: Text) -> None:
+        self.secret = secret
+        self.issuer = issuer
+        self.audience = audience
+
+    def verify(self, request: Request) -> VerifiedSession:
+        token = bearer_token(request.headers.get("Authorization"))
+        return verify_session_token(token, self.secret, self.issuer, self.audience)
+
+    def blueprint(
+        self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> Blueprint:
+        blueprint = Blueprint("widget_webhook", __name__)
+
+        @blueprint.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @blueprint.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            try:
+                session = self.verify(request)
+            except InvalidToken as error:
+                logger.info("widget.rejected reason=%s", error)
+                return _error(401, "invalid or expired session")
+            if len(request.body or b"") > MAX_BODY_BYTES:
+                return _error(413, "message too large")
+            try:
+                message = parse_incoming(json.loads(request.body or b"null"))
+            except json.JSONDecodeError:
+                return _error(400, "body is not valid JSON")
+            except InvalidMessage as error:
+                return _error(400, str(error))
+            collector = CollectingOutputChannel()
+            try:
+                await on_new_message(
+                    UserMessage(
+                        message.text,
+                        collector,
+                        conversation_id(CHANNEL, session.issuer, session.subject),
+                        input_channel=CHANNEL,
+                        message_id=message.message_id,
+                        metadata=principal_metadata(CHANNEL, session.issuer, session.subject),
+                    )
+                )
+            except Exception as error:  # log the type only: messages may hold personal data
+                logger.error("widget.message.failed error=%s", type(error).__name__)
+                return _error(500, "the assistant could not handle this message")
+            return response.json(collector.messages)
+
+        return blueprint

@@ -1,0 +1,189 @@
+"""Run the whole assistant on this machine: action server, Rasa server and web app.
+
+Embedded defaults (SQLite helpdesk database and tracker store, in-memory lock store), every
+HTTP surface bound to 127.0.0.1, secrets generated once into var/secrets.env. Any variable
+already in the environment wins, which is how production stores are configured. Ctrl-C (or
+SIGTERM) stops every child process; so does the exit of any one of them.
+
+Usage: python scripts/stack.py [--model models/x.tar.gz] [--dev-signin]
+Run with the services runtime's Python (it only needs the standard library).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VAR = ROOT / "var"
+SECRETS_FILE = VAR / "secrets.env"
+SECRET_NAMES = ("RASA_AUTH_TOKEN", "RASA_JWT_SECRET", "WIDGET_TOKEN_SECRET")
+READY_TIMEOUT_SECONDS = float(os.environ.get("STACK_READY_TIMEOUT", "180"))
+STOP_GRACE_SECONDS = 10
+
+
+@dataclass
+class Child:
+    name: str
+    command: list[str]
+    health_url: str
+    process: subprocess.Popen | None = None
+
+
+def load_or_create_secrets() -> dict[str, str]:
+    """Secrets from var/secrets.env (mode 0600), generating any that are missing."""
+    VAR.mkdir(exist_ok=True)
+    stored: dict[str, str] = {}
+    if SECRETS_FILE.exists():
+        for line in SECRETS_FILE.read_text().splitlines():
+            name, _, value = line.partition("=")
+            if name in SECRET_NAMES and value:
+                stored[name] = value
+    missing = [name for name in SECRET_NAMES if name not in stored]
+    if missing:
+        stored.update({name: secrets.token_urlsafe(48) for name in missing})
+        SECRETS_FILE.touch(mode=0o600)
+        SECRETS_FILE.write_text("".join(f"{k}={v}\n" for k, v in stored.items()))
+    return stored
+
+
+def stack_environment(dev_signin: bool) -> dict[str, str]:
+    env = dict(os.environ)
+    for name, value in load_or_create_secrets().items():
+        env.setdefault(name, value)
+    action_port = env.setdefault("ACTION_SERVER_PORT", "5055")
+    rasa_port = env.setdefault("RASA_PORT", "5005")
+    defaults = {
+        "HELPDESK_DATABASE_URL": f"sqlite:///{VAR / 'helpdesk.db'}",
+        "TRACKER_STORE_URL": f"sqlite:///{VAR / 'rasa_tracker.db'}",
+        "LOCK_STORE_TYPE": "in_memory",
+        "LOCK_STORE_HOST": "127.0.0.1",
+        "LOCK_STORE_PORT": "6379",
+        "LOCK_STORE_DB": "0",
+        "LOCK_STORE_PASSWORD": "",
+        "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{action_port}/webhook",
+        "RASA_URL": f"http://127.0.0.1:{rasa_port}",
+        "SANIC_HOST": "127.0.0.1",
+        "RASA_INTERFACE": "127.0.0.1",
+        "WEB_HOST": "127.0.0.1",
+        "WEB_PORT": "8080",
+        "HELPDESK_DEV_SIGNIN": "1" if dev_signin else "0",
+        "PYTHONPATH": str(ROOT),
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "RASA_TELEMETRY_ENABLED": "false",
+        "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+    }
+    for name, value in defaults.items():
+        env.setdefault(name, value)
+    return env
+
+
+def children(env: dict[str, str], model: str) -> list[Child]:
+    services_python = str(ROOT / ".venv" / "services" / "bin" / "python")
+    rasa_python = str(ROOT / ".venv" / "rasa" / "bin" / "python")
+    env["RASA_MODEL"] = model
+    return [
+        Child("action server",
+              [services_python, "-m", "rasa_sdk", "--actions", "actions",
+               "--port", env["ACTION_SERVER_PORT"]],
+              f"http://127.0.0.1:{env['ACTION_SERVER_PORT']}/health"),
+        Child("rasa", [rasa_python, str(ROOT / "scripts" / "rasa_server.py")],
+              f"http://127.0.0.1:{env['RASA_PORT']}/"),
+        Child("web app", [services_python, "-m", "bot.web"],
+              f"http://127.0.0.1:{env['WEB_PORT']}/healthz"),
+    ]
+
+
+def is_up(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status < 500
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def stop(started: list[Child]) -> None:
+    for child in started:
+        if child.process and child.process.poll() is None:
+            os.killpg(child.process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_GRACE_SECONDS
+    for child in started:
+        if child.process is None:
+            continue
+        try:
+            child.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            os.killpg(child.process.pid, signal.SIGKILL)
+            child.process.wait()
+
+
+def wait_until_ready(started: list[Child]) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+    pending = list(started)
+    while pending:
+        for child in list(pending):
+            if child.process.poll() is not None:
+                raise RuntimeError(f"{child.name} exited with code {child.process.returncode}")
+            if is_up(child.health_url):
+                print(f"  {child.name} is up", flush=True)
+                pending.remove(child)
+        if pending and time.monotonic() > deadline:
+            names = ", ".join(c.name for c in pending)
+            raise RuntimeError(f"not ready after {READY_TIMEOUT_SECONDS:.0f} s: {names}")
+        if pending:
+            time.sleep(0.5)  # polling a readiness probe, not synchronising a test
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default=None, help="model archive (default: models/current.txt)")
+    parser.add_argument("--dev-signin", action="store_true", help="offer the demo sign-in page")
+    args = parser.parse_args()
+    model = args.model or (ROOT / "models" / "current.txt").read_text().strip()
+    env = stack_environment(args.dev_signin)
+    started: list[Child] = []
+
+    def on_signal(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_signal)
+    began = time.monotonic()
+    try:
+        for child in children(env, model):
+            print(f"starting {child.name}", flush=True)
+            child.process = subprocess.Popen(child.command, cwd=ROOT, env=env,
+                                             start_new_session=True)
+            started.append(child)
+        wait_until_ready(started)
+        web = f"http://localhost:{env['WEB_PORT']}"
+        print(f"\nReady in {time.monotonic() - began:.0f} s.\n"
+              f"  chat page      {web}/\n"
+              f"  health         {web}/healthz\n"
+              f"  Rasa HTTP API  {env['RASA_URL']} (loopback, token in var/secrets.env)\n"
+              f"  action server  http://127.0.0.1:{env['ACTION_SERVER_PORT']} (loopback)\n"
+              "Press Ctrl-C to stop.", flush=True)
+        while all(child.process.poll() is None for child in started):
+            time.sleep(0.5)
+        failed = [c.name for c in started if c.process.poll() is not None]
+        print(f"stopping: {', '.join(failed)} exited", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nstopping", flush=True)
+        return 0
+    except RuntimeError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    finally:
+        stop(started)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

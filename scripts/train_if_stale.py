@@ -1,0 +1,72 @@
+"""Train the Rasa model unless one exists for exactly this data, config and domain.
+
+Run with the Rasa runtime's Python. The model is named after a hash of config.yml, the
+domain and every file under data/ (plus the Rasa version), so a stale model is never used
+and an unchanged project never retrains. Prints the model path; writes it to
+models/current.txt for `make run` and the tests.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MODELS = ROOT / "models"
+KEEP_MODELS = 3
+
+
+def training_inputs() -> list[Path]:
+    domain_files = sorted((ROOT / "domain").rglob("*.yml"))
+    return [ROOT / "config.yml", *domain_files, *sorted((ROOT / "data").rglob("*.yml"))]
+
+
+def fingerprint() -> str:
+    from importlib.metadata import version
+
+    digest = hashlib.sha256(f"rasa=={version('rasa')}\n".encode())
+    for path in training_inputs():
+        digest.update(str(path.relative_to(ROOT)).encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def train(name: str) -> None:
+    env = dict(os.environ)
+    threads = str(os.cpu_count() or 2)
+    env.setdefault("TF_INTER_OP_PARALLELISM_THREADS", threads)
+    env.setdefault("TF_INTRA_OP_PARALLELISM_THREADS", threads)
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    rasa = Path(sys.executable).with_name("rasa")
+    command = [str(rasa), "train", "--domain", "domain", "--out", str(MODELS),
+               "--fixed-model-name", name]
+    started = time.monotonic()
+    subprocess.run(command, cwd=ROOT, env=env, check=True)
+    print(f"trained {name} in {time.monotonic() - started:.0f} s", file=sys.stderr)
+
+
+def prune(keep: Path) -> None:
+    models = sorted(MODELS.glob("helpdesk-*.tar.gz"), key=lambda p: p.stat().st_mtime)
+    for old in [m for m in models if m != keep][: max(0, len(models) - KEEP_MODELS)]:
+        old.unlink()
+
+
+def main() -> int:
+    MODELS.mkdir(exist_ok=True)
+    name = f"helpdesk-{fingerprint()}"
+    model = MODELS / f"{name}.tar.gz"
+    if model.exists():
+        print(f"model is up to date: {model.relative_to(ROOT)}", file=sys.stderr)
+    else:
+        train(name)
+        prune(model)
+    (MODELS / "current.txt").write_text(f"{model.relative_to(ROOT)}\n")
+    print(model.relative_to(ROOT))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,60 @@
+"""The app factory and the entry point's helpers."""
+from __future__ import annotations
+
+import pytest
+
+from bot.config import ConfigurationError, Settings
+from bot.storage.database import Database
+from bot.web import __main__ as entry
+from bot.web.app import create_app
+from bot.web.rasa_client import clean_bot_message
+
+
+def test_create_app_refuses_to_start_without_a_strong_secret(tmp_path):
+    for secret in ("", "too-short"):
+        with pytest.raises(ConfigurationError, match="WIDGET_TOKEN_SECRET"):
+            create_app(Settings(widget_token_secret=secret,
+                                database_url=f"sqlite:///{tmp_path}/x.db"))
+
+
+def test_create_app_connects_to_nothing(tmp_path):
+    """SQLite creates its file on the first connection: building the app must not make one."""
+    path = tmp_path / "helpdesk.db"
+    url = f"sqlite:///{path}"
+    database = Database(url)
+    try:
+        create_app(Settings(widget_token_secret="s" * 40, database_url=url), database)
+        create_app(Settings(widget_token_secret="s" * 40, database_url=url))
+        assert not path.exists()
+        with database.engine.connect():
+            pass
+        assert path.exists()  # the check above can fail
+    finally:
+        database.dispose()
+
+
+@pytest.mark.parametrize("value, expected", [
+    (None, False), ("", False), ("0", False), ("no", False),
+    ("1", True), ("true", True), ("ON", True), (" yes ", True),
+])
+def test_cookie_secure_flag_from_environment(value, expected):
+    environ = {} if value is None else {"WEB_COOKIE_SECURE": value}
+    assert entry.cookie_secure_from_env(environ) is expected
+
+
+def test_entry_point_exits_with_an_error_without_a_secret(monkeypatch, caplog):
+    monkeypatch.setenv("WIDGET_TOKEN_SECRET", "short")
+    assert entry.main() == 2
+    assert "WIDGET_TOKEN_SECRET" in caplog.text
+
+
+@pytest.mark.parametrize("raw, cleaned", [
+    ({"recipient_id": "a", "text": "hi"}, {"text": "hi"}),
+    ({"recipient_id": "a"}, None),
+    ({"text": 5, "image": ["x"]}, None),
+    ({"custom": None}, None),
+    ({"buttons": []}, None),
+    ([], None),
+])
+def test_clean_bot_message(raw, cleaned):
+    assert clean_bot_message(raw) == cleaned
