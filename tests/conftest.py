@@ -1,0 +1,1 @@
+"""Shared by both runtimes' test runs: keep it free of `rasa` and `bot` imports."""
