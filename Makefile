@@ -42,7 +42,7 @@ validate: envs
 	$(RASA) data validate --domain domain --fail-on-warnings --quiet
 
 conversations: model
-	$(RASA) test core --model "$$(cat models/current.txt)" --stories tests/conversations \
+	$(RASA) test core --e2e --model "$$(cat models/current.txt)" --stories tests/conversations \
 		--fail-on-prediction-errors --out reports/conversations --quiet
 
 test-rasa: envs

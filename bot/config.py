@@ -36,6 +36,14 @@ class Settings:
     rasa_url: str = "http://127.0.0.1:5005"
     web_host: str = "127.0.0.1"
     web_port: int = 8080
+    # Signs the JWTs the services present to Rasa's HTTP API (proactive ticket messages).
+    rasa_jwt_secret: str = ""
+    # Helpdesk tickets: business calendar, SLA targets, reopen window (see bot/tickets/sla.py).
+    business_timezone: str = "Europe/London"
+    business_hours: str = "09:00-17:00"
+    bank_holiday_region: str = "england-and-wales"
+    sla_targets: str = "urgent=1/8,high=4/16,normal=8/40,low=16/80"
+    ticket_reopen_working_days: int = 10
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -50,6 +58,14 @@ class Settings:
             rasa_url=(env.get("RASA_URL") or cls.rasa_url).rstrip("/"),
             web_host=env.get("WEB_HOST") or cls.web_host,
             web_port=int(env.get("WEB_PORT") or cls.web_port),
+            rasa_jwt_secret=env.get("RASA_JWT_SECRET", ""),
+            business_timezone=env.get("HELPDESK_TIMEZONE") or cls.business_timezone,
+            business_hours=env.get("HELPDESK_BUSINESS_HOURS") or cls.business_hours,
+            bank_holiday_region=env.get("HELPDESK_BANK_HOLIDAYS") or cls.bank_holiday_region,
+            sla_targets=env.get("HELPDESK_SLA_TARGETS") or cls.sla_targets,
+            ticket_reopen_working_days=int(
+                env.get("HELPDESK_TICKET_REOPEN_DAYS") or cls.ticket_reopen_working_days
+            ),
         )
 
     def require_widget_secret(self) -> str:
@@ -60,3 +76,12 @@ class Settings:
                 "(make run generates one into var/secrets.env)."
             )
         return self.widget_token_secret
+
+    def require_rasa_jwt_secret(self) -> str:
+        """The HS256 secret Rasa's HTTP API was started with (`--jwt-secret`)."""
+        if len(self.rasa_jwt_secret) < 32:
+            raise ConfigurationError(
+                "RASA_JWT_SECRET must be set to at least 32 characters "
+                "(make run generates one into var/secrets.env)."
+            )
+        return self.rasa_jwt_secret

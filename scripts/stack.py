@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-VAR = ROOT / "var"
+VAR = Path(os.environ.get("HELPDESK_VAR_DIR") or ROOT / "var")
 SECRETS_FILE = VAR / "secrets.env"
 SECRET_NAMES = ("RASA_AUTH_TOKEN", "RASA_JWT_SECRET", "WIDGET_TOKEN_SECRET")
 READY_TIMEOUT_SECONDS = float(os.environ.get("STACK_READY_TIMEOUT", "180"))
@@ -155,6 +155,7 @@ def main() -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)  # also when started in the background
     began = time.monotonic()
     try:
         for child in children(env, model):

@@ -5,6 +5,7 @@ from alembic import context
 
 from bot.storage.database import build_engine
 from bot.storage.models import Base
+import bot.tickets.models  # noqa: F401  (registers the ticket tables on Base.metadata)
 
 config = context.config
 

@@ -1,0 +1,125 @@
+"""A small shared store for the channels: "seen this event?" claims and short-lived values.
+
+Slack retries an event up to three times (and an attacker may replay a signed request within
+the five-minute window); Bot Framework may redeliver an activity. Each event must become one
+user message, across all Rasa replicas, so the claim lives where every replica sees it:
+
+- `InMemoryStore` for the embedded default (one Rasa process, in-memory lock store);
+- `RedisStore` for production (several replicas, the same Redis as the lock store).
+
+The same store keeps conversation references (where to send a proactive reply) for a while.
+Keys are namespaced with a prefix; values are short strings (JSON), never message text.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Callable, Dict, Optional, Protocol, Text, Tuple
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_PREFIX = "helpdesk:channels:"
+
+
+class SharedStore(Protocol):
+    async def claim(self, key: Text, ttl_seconds: int) -> bool:
+        """True for the first caller of `key` within `ttl_seconds`, False for every later one."""
+
+    async def put(self, key: Text, value: Text, ttl_seconds: int) -> None:
+        """Store `value` under `key` for `ttl_seconds`."""
+
+    async def get(self, key: Text) -> Optional[Text]:
+        """The value stored under `key`, or None when absent or expired."""
+
+
+class InMemoryStore:
+    """One process only. Expired entries are dropped lazily, so memory stays bounded by TTL."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._entries: Dict[Text, Tuple[float, Text]] = {}
+        self._next_sweep = 0.0
+
+    def _sweep(self, now: float) -> None:
+        if now < self._next_sweep:
+            return
+        self._entries = {k: v for k, v in self._entries.items() if v[0] > now}
+        self._next_sweep = now + 60
+
+    def _live(self, key: Text, now: float) -> Optional[Text]:
+        entry = self._entries.get(key)
+        if entry is None or entry[0] <= now:
+            return None
+        return entry[1]
+
+    async def claim(self, key: Text, ttl_seconds: int) -> bool:
+        now = self._clock()
+        self._sweep(now)
+        if self._live(key, now) is not None:
+            return False
+        self._entries[key] = (now + ttl_seconds, "1")
+        return True
+
+    async def put(self, key: Text, value: Text, ttl_seconds: int) -> None:
+        now = self._clock()
+        self._sweep(now)
+        self._entries[key] = (now + ttl_seconds, value)
+
+    async def get(self, key: Text) -> Optional[Text]:
+        return self._live(key, self._clock())
+
+
+class RedisStore:
+    """Redis (`SET key value NX EX ttl`): atomic across every replica that shares the server."""
+
+    def __init__(self, host: Text, port: int, db: int, password: Optional[Text],
+                 prefix: Text = DEFAULT_PREFIX) -> None:
+        self._prefix = prefix
+        self._options = dict(host=host, port=port, db=db, password=password or None,
+                             socket_timeout=5, socket_connect_timeout=5)
+        self._loop: Optional[asyncio.AbstractEventLoop] = None
+        self._redis = None
+
+    def _client(self):  # type: ignore[no-untyped-def]
+        """A client for the running loop (a redis.asyncio pool belongs to one event loop).
+
+        Rasa runs one loop per process, so this creates one client; tests may use several.
+        """
+        import redis.asyncio as redis  # imported here: the embedded default never needs it
+
+        loop = asyncio.get_running_loop()
+        if self._redis is None or self._loop is not loop:
+            self._redis = redis.Redis(**self._options)
+            self._loop = loop
+        return self._redis
+
+    async def claim(self, key: Text, ttl_seconds: int) -> bool:
+        return bool(await self._client().set(self._prefix + key, b"1", nx=True, ex=ttl_seconds))
+
+    async def put(self, key: Text, value: Text, ttl_seconds: int) -> None:
+        await self._client().set(self._prefix + key, value.encode(), ex=ttl_seconds)
+
+    async def get(self, key: Text) -> Optional[Text]:
+        raw = await self._client().get(self._prefix + key)
+        return None if raw is None else raw.decode()
+
+
+def store_from_credentials(credentials: Dict[Text, object]) -> SharedStore:
+    """The store a channel's credentials ask for: `store_type` in_memory (default) or redis.
+
+    credentials.yml passes the lock store's variables (LOCK_STORE_TYPE, _HOST, _PORT, _DB,
+    _PASSWORD): the channels need exactly the sharing the lock store needs.
+    """
+    kind = str(credentials.get("store_type") or "in_memory").strip().lower()
+    if kind in ("in_memory", "inmemory", "memory"):
+        return InMemoryStore()
+    if kind == "redis":
+        return RedisStore(
+            host=str(credentials.get("store_host") or "localhost"),
+            port=int(str(credentials.get("store_port") or 6379)),
+            db=int(str(credentials.get("store_db") or 0)),
+            password=str(credentials.get("store_password") or "") or None,
+            prefix=str(credentials.get("store_prefix") or DEFAULT_PREFIX),
+        )
+    raise ValueError(f"unknown channel store_type {kind!r}: use in_memory or redis")

@@ -1,0 +1,49 @@
+"""Reading the verified principal, and settings from the environment."""
+from __future__ import annotations
+
+import pytest
+
+from bot.config import DEFAULT_DATABASE_URL, ConfigurationError, Settings
+from bot.identity import Principal
+
+
+def test_a_connector_principal_is_read() -> None:
+    metadata = {"principal": {"channel": "msteams", "tenant": "t-1", "subject": "oid-1"}}
+    assert Principal.from_metadata(metadata) == Principal("msteams", "t-1", "oid-1")
+
+
+@pytest.mark.parametrize(
+    "metadata",
+    [None, {}, {"principal": None}, {"principal": "alice"}, {"principal": []},
+     {"principal": {"channel": "widget", "tenant": "t"}},
+     {"principal": {"channel": "widget", "tenant": "t", "subject": 7}},
+     {"principal": {"channel": "socketio", "tenant": "t", "subject": "alice"}},
+     {"principal": {"channel": "", "tenant": "t", "subject": "alice"}}],
+)
+def test_anything_else_is_no_principal(metadata: object) -> None:
+    assert Principal.from_metadata(metadata) is None  # type: ignore[arg-type]
+
+
+def test_defaults_are_the_embedded_configuration() -> None:
+    settings = Settings.from_env({})
+    assert settings.database_url == DEFAULT_DATABASE_URL
+    assert DEFAULT_DATABASE_URL.startswith("sqlite:///")
+    assert (settings.web_host, settings.dev_signin_enabled) == ("127.0.0.1", False)
+
+
+def test_production_is_configured_by_environment_alone() -> None:
+    settings = Settings.from_env({
+        "HELPDESK_DATABASE_URL": "postgresql+psycopg://helpdesk@db/helpdesk",
+        "RASA_URL": "http://rasa:5005/",
+        "HELPDESK_DEV_SIGNIN": "0",
+        "WIDGET_TOKEN_SECRET": "k" * 40,
+    })
+    assert settings.database_url == "postgresql+psycopg://helpdesk@db/helpdesk"
+    assert settings.rasa_url == "http://rasa:5005"
+    assert settings.require_widget_secret() == "k" * 40
+
+
+@pytest.mark.parametrize("secret", ["", "short"])
+def test_a_weak_widget_secret_is_refused(secret: str) -> None:
+    with pytest.raises(ConfigurationError):
+        Settings.from_env({"WIDGET_TOKEN_SECRET": secret}).require_widget_secret()
