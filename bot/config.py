@@ -36,6 +36,7 @@ class Settings:
     rasa_url: str = "http://127.0.0.1:5005"
     web_host: str = "127.0.0.1"
     web_port: int = 8080
+    cookie_secure: bool = False  # set whenever browsers reach the web app over HTTPS
     # Signs the JWTs the services present to Rasa's HTTP API (proactive ticket messages).
     rasa_jwt_secret: str = ""
     # Helpdesk tickets: business calendar, SLA targets, reopen window (see bot/tickets/sla.py).
@@ -58,6 +59,7 @@ class Settings:
             rasa_url=(env.get("RASA_URL") or cls.rasa_url).rstrip("/"),
             web_host=env.get("WEB_HOST") or cls.web_host,
             web_port=int(env.get("WEB_PORT") or cls.web_port),
+            cookie_secure=_flag(env.get("WEB_COOKIE_SECURE")),
             rasa_jwt_secret=env.get("RASA_JWT_SECRET", ""),
             business_timezone=env.get("HELPDESK_TIMEZONE") or cls.business_timezone,
             business_hours=env.get("HELPDESK_BUSINESS_HOURS") or cls.business_hours,

@@ -6,9 +6,7 @@ over HTTPS (directly or through a TLS-terminating proxy).
 from __future__ import annotations
 
 import logging
-import os
 import sys
-from collections.abc import Mapping
 
 from aiohttp import web
 
@@ -17,11 +15,6 @@ from ..storage.database import Database
 from .app import create_app
 
 log = logging.getLogger("bot.web")
-
-
-def cookie_secure_from_env(environ: Mapping[str, str] | None = None) -> bool:
-    env = os.environ if environ is None else environ
-    return (env.get("WEB_COOKIE_SECURE") or "").strip().lower() in {"1", "true", "yes", "on"}
 
 
 def main() -> int:
@@ -34,7 +27,7 @@ def main() -> int:
         return 2
     database = Database(settings.database_url)
     try:
-        app = create_app(settings, database, cookie_secure=cookie_secure_from_env())
+        app = create_app(settings, database)
         web.run_app(
             app,
             host=settings.web_host,

@@ -22,20 +22,20 @@ def create_app(
     settings: Settings,
     database: Database | None = None,
     *,
-    cookie_secure: bool = False,
+    cookie_secure: bool | None = None,
 ) -> web.Application:
     """Build the application; nothing connects until it starts.
 
     `database`: pass one to share it (the caller disposes of it); by default the app builds its
     own from `settings.database_url` at start-up and disposes of it at shutdown.
-    `cookie_secure`: mark the session cookie Secure (and expect an https Origin); turn it on
-    whenever browsers reach the app over HTTPS.
+    `cookie_secure`: mark the session cookie Secure (and expect an https Origin); defaults to
+    `settings.cookie_secure` (WEB_COOKIE_SECURE), on whenever browsers reach the app over HTTPS.
     """
     settings.require_widget_secret()  # fail fast: no secret, no sessions
 
     app = web.Application(middlewares=[origin_check], client_max_size=MAX_REQUEST_BYTES)
     app[SETTINGS] = settings
-    app[COOKIE_SECURE] = cookie_secure
+    app[COOKIE_SECURE] = settings.cookie_secure if cookie_secure is None else cookie_secure
     app.on_response_prepare.append(add_security_headers)
 
     async def database_context(app: web.Application) -> AsyncIterator[None]:

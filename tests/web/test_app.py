@@ -39,7 +39,7 @@ def test_create_app_connects_to_nothing(tmp_path):
 ])
 def test_cookie_secure_flag_from_environment(value, expected):
     environ = {} if value is None else {"WEB_COOKIE_SECURE": value}
-    assert entry.cookie_secure_from_env(environ) is expected
+    assert Settings.from_env(environ).cookie_secure is expected
 
 
 def test_entry_point_exits_with_an_error_without_a_secret(monkeypatch, caplog):
