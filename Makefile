@@ -12,6 +12,7 @@ export PYTHONPATH := $(CURDIR)
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 export RASA_TELEMETRY_ENABLED := false
+export TQDM_DISABLE := 1
 
 .PHONY: help run test setup envs database model test-rasa test-services validate conversations clean
 

@@ -40,6 +40,7 @@ def train(name: str) -> None:
     env.setdefault("TF_INTER_OP_PARALLELISM_THREADS", threads)
     env.setdefault("TF_INTRA_OP_PARALLELISM_THREADS", threads)
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env.setdefault("TQDM_DISABLE", "1")  # no per-epoch progress bars in CI logs
     rasa = Path(sys.executable).with_name("rasa")
     command = [str(rasa), "train", "--domain", "domain", "--out", str(MODELS),
                "--fixed-model-name", name]
