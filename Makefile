@@ -14,11 +14,12 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export RASA_TELEMETRY_ENABLED := false
 export TQDM_DISABLE := 1
 
-.PHONY: help run test setup envs database model test-rasa test-services validate conversations clean
+.PHONY: help run test bench setup envs database model test-rasa test-services validate conversations clean
 
 help:
 	@echo "make run    set everything up, then start the assistant on http://localhost:8080"
 	@echo "make test   set everything up, then run every test (both runtimes, Rasa checks)"
+	@echo "make bench  load benchmark on loopback; results in reports/bench/"
 
 envs: $(RASA_VENV)/.requirements.sha256 $(SVC_VENV)/.requirements.sha256
 
@@ -53,6 +54,9 @@ test-services: setup
 	$(SVC_PY) -m pytest tests/unit tests/persistence tests/actions tests/web tests/deploy tests/system
 
 test: setup validate conversations test-rasa test-services
+
+bench: setup
+	$(SVC_PY) -m benchmarks
 
 clean:
 	rm -rf .venv var reports models/*.tar.gz models/current.txt .rasa

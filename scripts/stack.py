@@ -11,6 +11,7 @@ Run with the services runtime's Python (it only needs the standard library).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import secrets
 import signal
@@ -76,6 +77,16 @@ def stack_environment(dev_signin: bool) -> dict[str, str]:
         "WEB_HOST": "127.0.0.1",
         "WEB_PORT": "8080",
         "HELPDESK_DEV_SIGNIN": "1" if dev_signin else "0",
+        # Human handoff: Rasa pushes agent replies to the web app; business hours or "always".
+        "WIDGET_PUSH_URL": f"http://127.0.0.1:{env.get('WEB_PORT', '8080')}/internal/widget/push",
+        "HANDOFF_HOURS": "business",
+        # Teams and Slack channels: off (503) unless all of a channel's values are set.
+        "TEAMS_APP_ID": "",
+        "TEAMS_APP_PASSWORD": "",
+        "TEAMS_TENANT_ID": "",
+        "SLACK_SIGNING_SECRET": "",
+        "SLACK_BOT_TOKEN": "",
+        "SLACK_TEAM_ID": "",
         "PYTHONPATH": str(ROOT),
         "TF_CPP_MIN_LOG_LEVEL": "2",
         "RASA_TELEMETRY_ENABLED": "false",
@@ -164,6 +175,8 @@ def main() -> int:
                                              start_new_session=True)
             started.append(child)
         wait_until_ready(started)
+        (VAR / "stack.pids.json").write_text(
+            json.dumps({child.name: child.process.pid for child in started}))
         web = f"http://localhost:{env['WEB_PORT']}"
         print(f"\nReady in {time.monotonic() - began:.0f} s.\n"
               f"  chat page      {web}/\n"

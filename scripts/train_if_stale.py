@@ -4,9 +4,13 @@ Run with the Rasa runtime's Python. The model is named after a hash of config.ym
 domain and every file under data/ (plus the Rasa version), so a stale model is never used
 and an unchanged project never retrains. Prints the model path; writes it to
 models/current.txt for `make run` and the tests.
+
+`--config PATH --prefix NAME` trains another configuration on the same data (the benchmark's
+stock-Rasa comparison) without touching models/current.txt.
 """
 from __future__ import annotations
 
+import argparse
 import hashlib
 import os
 import subprocess
@@ -21,20 +25,21 @@ KEEP_MODELS = 3
 
 def training_inputs() -> list[Path]:
     domain_files = sorted((ROOT / "domain").rglob("*.yml"))
-    return [ROOT / "config.yml", *domain_files, *sorted((ROOT / "data").rglob("*.yml"))]
+    return [*domain_files, *sorted((ROOT / "data").rglob("*.yml"))]
 
 
-def fingerprint() -> str:
+def fingerprint(config: Path) -> str:
     from importlib.metadata import version
 
     digest = hashlib.sha256(f"rasa=={version('rasa')}\n".encode())
+    digest.update(config.read_bytes() + b"\0")
     for path in training_inputs():
         digest.update(str(path.relative_to(ROOT)).encode() + b"\0")
         digest.update(path.read_bytes() + b"\0")
     return digest.hexdigest()[:16]
 
 
-def train(name: str) -> None:
+def train(name: str, config: Path) -> None:
     env = dict(os.environ)
     threads = str(os.cpu_count() or 2)
     env.setdefault("TF_INTER_OP_PARALLELISM_THREADS", threads)
@@ -42,29 +47,34 @@ def train(name: str) -> None:
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     env.setdefault("TQDM_DISABLE", "1")  # no per-epoch progress bars in CI logs
     rasa = Path(sys.executable).with_name("rasa")
-    command = [str(rasa), "train", "--domain", "domain", "--out", str(MODELS),
-               "--fixed-model-name", name]
+    command = [str(rasa), "train", "--config", str(config), "--domain", "domain",
+               "--out", str(MODELS), "--fixed-model-name", name]
     started = time.monotonic()
     subprocess.run(command, cwd=ROOT, env=env, check=True)
     print(f"trained {name} in {time.monotonic() - started:.0f} s", file=sys.stderr)
 
 
-def prune(keep: Path) -> None:
-    models = sorted(MODELS.glob("helpdesk-*.tar.gz"), key=lambda p: p.stat().st_mtime)
+def prune(keep: Path, prefix: str) -> None:
+    models = sorted(MODELS.glob(f"{prefix}-*.tar.gz"), key=lambda p: p.stat().st_mtime)
     for old in [m for m in models if m != keep][: max(0, len(models) - KEEP_MODELS)]:
         old.unlink()
 
 
 def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", type=Path, default=ROOT / "config.yml")
+    parser.add_argument("--prefix", default="helpdesk")
+    args = parser.parse_args()
     MODELS.mkdir(exist_ok=True)
-    name = f"helpdesk-{fingerprint()}"
+    name = f"{args.prefix}-{fingerprint(args.config)}"
     model = MODELS / f"{name}.tar.gz"
     if model.exists():
         print(f"model is up to date: {model.relative_to(ROOT)}", file=sys.stderr)
     else:
-        train(name)
-        prune(model)
-    (MODELS / "current.txt").write_text(f"{model.relative_to(ROOT)}\n")
+        train(name, args.config)
+        prune(model, args.prefix)
+    if args.prefix == "helpdesk":
+        (MODELS / "current.txt").write_text(f"{model.relative_to(ROOT)}\n")
     print(model.relative_to(ROOT))
     return 0
 

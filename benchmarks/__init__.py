@@ -1,0 +1,1 @@
+"""`make bench`: load benchmarks of the running assistant (see README "Benchmarks")."""

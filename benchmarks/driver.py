@@ -1,0 +1,122 @@
+"""Simulated employees talking to the web app, and a bare NLU load on Rasa's /model/parse."""
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+
+import aiohttp
+
+from .scenario import CONVERSATION
+
+
+@dataclass
+class LevelResult:
+    """Latencies (ms) and errors of one concurrency level."""
+
+    concurrency: int
+    seconds: float = 0.0
+    latencies_ms: list[float] = field(default_factory=list)
+    errors: int = 0
+    wrong_answers: int = 0
+    sent: dict[str, list[str]] = field(default_factory=dict)  # subject -> texts, in order
+
+    @property
+    def messages(self) -> int:
+        return len(self.latencies_ms)
+
+
+async def _sign_in(http: aiohttp.ClientSession, web: str, subject: str) -> None:
+    async with http.post(f"{web}/signin", data={"subject": subject},
+                         headers={"Origin": web}, allow_redirects=False) as response:
+        if response.status != 303:
+            raise RuntimeError(f"sign-in failed for {subject}: {response.status}")
+
+
+async def _employee(web: str, subject: str, deadline: float, budget: list[int],
+                    result: LevelResult) -> None:
+    jar = aiohttp.CookieJar(unsafe=True)  # cookies for 127.0.0.1
+    async with aiohttp.ClientSession(cookie_jar=jar) as http:
+        await _sign_in(http, web, subject)
+        sent = result.sent.setdefault(subject, [])
+        turn_index = 0
+        while time.monotonic() < deadline and budget[0] > 0:
+            budget[0] -= 1
+            turn = CONVERSATION[turn_index % len(CONVERSATION)]
+            turn_index += 1
+            started = time.perf_counter()
+            try:
+                async with http.post(f"{web}/api/messages", json={"text": turn.text},
+                                     headers={"Origin": web}) as response:
+                    body = await response.json()
+                    ok = response.status == 200
+            except (aiohttp.ClientError, asyncio.TimeoutError):
+                ok, body = False, {}
+            elapsed = (time.perf_counter() - started) * 1000
+            sent.append(turn.text)
+            if not ok:
+                result.errors += 1
+                continue
+            result.latencies_ms.append(elapsed)
+            replies = [m.get("text", "") for m in body.get("messages", [])]
+            if not turn.answered(replies):
+                result.wrong_answers += 1
+
+
+async def run_conversations(web: str, subjects: list[str], seconds: float,
+                            max_messages: int) -> LevelResult:
+    """`len(subjects)` employees in parallel, each going round CONVERSATION, bounded twice."""
+    result = LevelResult(concurrency=len(subjects))
+    budget = [max_messages]
+    began = time.monotonic()
+    await asyncio.gather(*(_employee(web, s, began + seconds, budget, result) for s in subjects))
+    result.seconds = time.monotonic() - began
+    return result
+
+
+async def run_parse(rasa: str, token: str, concurrency: int, seconds: float,
+                    max_messages: int) -> LevelResult:
+    """The bare NLU cost: /model/parse at the same concurrency, no dialogue, no actions."""
+    result = LevelResult(concurrency=concurrency)
+    budget = [max_messages]
+    deadline = time.monotonic() + seconds
+    began = time.monotonic()
+
+    async def worker(http: aiohttp.ClientSession, offset: int) -> None:
+        index = offset
+        while time.monotonic() < deadline and budget[0] > 0:
+            budget[0] -= 1
+            text = CONVERSATION[index % len(CONVERSATION)].text
+            index += 1
+            started = time.perf_counter()
+            async with http.post(f"{rasa}/model/parse", params={"token": token},
+                                 json={"text": text}) as response:
+                await response.read()
+                if response.status != 200:
+                    result.errors += 1
+                    continue
+            result.latencies_ms.append((time.perf_counter() - started) * 1000)
+
+    async with aiohttp.ClientSession() as http:
+        await asyncio.gather(*(worker(http, i) for i in range(concurrency)))
+    result.seconds = time.monotonic() - began
+    return result
+
+
+async def parse_intents(rasa: str, token: str, texts: list[str]) -> list[str]:
+    async with aiohttp.ClientSession() as http:
+        names = []
+        for text in texts:
+            async with http.post(f"{rasa}/model/parse", params={"token": token},
+                                 json={"text": text}) as response:
+                names.append((await response.json())["intent"]["name"])
+        return names
+
+
+async def user_texts_in_tracker(rasa: str, token: str, conversation_id: str) -> list[str]:
+    """What Rasa stored, in order: the server-side check for lost or reordered messages."""
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{rasa}/conversations/{conversation_id}/tracker",
+                            params={"token": token}) as response:
+            tracker = await response.json()
+    return [e["text"] for e in tracker["events"] if e["event"] == "user"]
