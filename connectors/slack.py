@@ -23,7 +23,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any, Awaitable, Callable, Dict, FrozenSet, Iterable, List, Optional, Set, Text, Tuple
+from typing import (Any, Awaitable, Callable, Dict, FrozenSet, Iterable, List, Optional, Set,
+                    Text, Tuple)
 
 from sanic import Blueprint, response
 from sanic.request import Request
@@ -66,7 +67,11 @@ RETRY_REASONS = frozenset({"http_timeout", "too_many_redirects", "connection_fai
                            "ssl_error", "http_error", "unknown_error"})
 NOTICE_DM_ONLY = ("I can only help in a direct message, so that your records stay private. "
                   "Open a direct message with me (or my Messages tab) and ask again there.")
-NOTICE_TOO_LONG = f"That message is too long for me: please keep it under {MAX_TEXT_LENGTH} characters."
+NOTICE_TOO_LONG = ("That message is too long for me: please keep it under "
+                   f"{MAX_TEXT_LENGTH} characters.")
+
+
+_FAILED = object()  # users.info failed: do not cache, try again next time
 
 
 def _status(status: int, message: Text) -> HTTPResponse:
@@ -84,29 +89,46 @@ class SlackDirectory:
         self._client = client
         self._clock = clock
         self._cache: Dict[Tuple[Text, Text], Tuple[float, Optional[Text]]] = {}
+        self._pending: Dict[Tuple[Text, Text], "asyncio.Future[Optional[Text]]"] = {}
 
     async def email(self, team_id: Text, user_id: Text) -> Optional[Text]:
-        now = self._clock()
-        cached = self._cache.get((team_id, user_id))
-        if cached and cached[0] > now:
+        key = (team_id, user_id)
+        cached = self._cache.get(key)
+        if cached and cached[0] > self._clock():
             return cached[1]
-        email: Optional[Text] = None
+        pending = self._pending.get(key)
+        if pending is not None:  # a lookup for this user is under way: share its answer
+            return await asyncio.shield(pending)
+        future: "asyncio.Future[Optional[Text]]" = asyncio.get_running_loop().create_future()
+        self._pending[key] = future
+        try:
+            email = await self._lookup(user_id)
+            if email is not _FAILED:
+                if len(self._cache) >= EMAIL_CACHE_SIZE:
+                    self._cache.clear()
+                self._cache[key] = (self._clock() + EMAIL_CACHE_SECONDS, email)
+            result = None if email is _FAILED else email
+            future.set_result(result)
+            return result
+        finally:
+            if not future.done():
+                future.set_result(None)
+            del self._pending[key]
+
+    async def _lookup(self, user_id: Text) -> Any:
         try:
             result = await self._client.users_info(user=user_id)
-            user = result.get("user") or {}
-            profile = user.get("profile") or {}
-            candidate = profile.get("email")
-            if (isinstance(candidate, str) and "@" in candidate and len(candidate) <= 254
-                    and user.get("is_email_confirmed") is True
-                    and not user.get("deleted") and not user.get("is_bot")):
-                email = candidate.strip().lower()
         except Exception as error:  # no e-mail is safe: the user is then matched by id only
             logger.warning("slack.users_info.failed error=%s", type(error).__name__)
-            return None
-        if len(self._cache) >= EMAIL_CACHE_SIZE:
-            self._cache.clear()
-        self._cache[(team_id, user_id)] = (now + EMAIL_CACHE_SECONDS, email)
-        return email
+            return _FAILED
+        user = result.get("user") or {}
+        profile = user.get("profile") or {}
+        candidate = profile.get("email")
+        if (isinstance(candidate, str) and "@" in candidate and len(candidate) <= 254
+                and user.get("is_email_confirmed") is True
+                and not user.get("deleted") and not user.get("is_bot")):
+            return candidate.strip().lower()
+        return None
 
 
 class SlackOutput(OutputChannel):
@@ -325,7 +347,12 @@ class SlackInput(InputChannel):
             if message.team_id not in self.team_ids:
                 logger.warning("slack.foreign_team ignored")
                 return response.empty(status=200)
-            if not await self._first_time(message):
+            try:
+                first = await self._first_time(message)
+            except Exception as error:  # store down: let Slack retry later rather than guess
+                logger.error("slack.store.failed error=%s", type(error).__name__)
+                return _status(503, "try again later")
+            if not first:
                 logger.info("slack.duplicate kind=%s", message.kind)
                 return response.empty(status=200)
             self._spawn(self._handle(message, on_new_message))

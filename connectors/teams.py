@@ -69,7 +69,8 @@ NOTICE_PERSONAL_ONLY = ("I can only help in a one-to-one chat, so that your reco
                         "private. Please open a chat with me and ask again there.")
 NOTICE_NO_IDENTITY = ("I can't tell which Microsoft 365 account this is, so I can't help "
                       "with personal records. Please contact your HR business partner.")
-NOTICE_TOO_LONG = f"That message is too long for me: please keep it under {MAX_TEXT_LENGTH} characters."
+NOTICE_TOO_LONG = ("That message is too long for me: please keep it under "
+                   f"{MAX_TEXT_LENGTH} characters.")
 
 
 def _status(status: int, message: Text) -> HTTPResponse:
@@ -313,10 +314,14 @@ class TeamsInput(InputChannel):
             if message is None:
                 logger.debug("msteams.ignored type=%s", str(verified.activity.get("type"))[:32])
                 return response.empty(status=202)
-            if message.activity_id and not await self.store.claim(
-                f"{CHANNEL}:activity:{message.reference['conversationId']}:{message.activity_id}",
-                DEDUP_TTL_SECONDS,
-            ):
+            try:
+                first = not message.activity_id or await self.store.claim(
+                    f"{CHANNEL}:activity:{message.reference['conversationId']}:"
+                    f"{message.activity_id}", DEDUP_TTL_SECONDS)
+            except Exception as error:  # store down: let the connector retry rather than guess
+                logger.error("msteams.store.failed error=%s", type(error).__name__)
+                return _status(503, "try again later")
+            if not first:
                 logger.info("msteams.duplicate activity=%s", message.activity_id[:64])
                 return response.empty(status=202)
             self._spawn(self._handle(message, on_new_message))

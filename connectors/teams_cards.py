@@ -80,7 +80,8 @@ def parse_message(verified: VerifiedActivity) -> Optional[TeamsMessage]:
         activity_id=_str(activity.get("id"), 256),
         user_object_id=object_id.lower() if isinstance(object_id, str)
         and GUID.match(object_id) else None,
-        conversation_type=_str(conversation.get("conversationType"), 64) or "personal",
+        # Absent means unknown, and unknown is treated as shared: records only in "personal".
+        conversation_type=_str(conversation.get("conversationType"), 64) or "unknown",
         reference=reference,
     )
 

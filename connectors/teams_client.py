@@ -20,6 +20,8 @@ from urllib.parse import quote
 import aiohttp
 
 logger = logging.getLogger(__name__)
+# MSAL's DEBUG output includes token-cache events: keep it out of the logs.
+logging.getLogger("msal").setLevel(logging.INFO)
 
 DEFAULT_AUTHORITY_HOST = "https://login.microsoftonline.com"
 BOT_FRAMEWORK_SCOPE = "https://api.botframework.com/.default"

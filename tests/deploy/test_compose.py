@@ -38,6 +38,9 @@ REQUIRED_SECRETS = ("POSTGRES_PASSWORD", "RASA_AUTH_TOKEN", "RASA_JWT_SECRET", "
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN", re.IGNORECASE)
 # Secret-named variables that may be empty, with the reason.
 MAY_BE_EMPTY = {"LOCK_STORE_PASSWORD"}  # Redis sits on the internal network only, without a password
+# Channel secrets that are optional: unset means the channel is off (it answers 503), never on
+# with a default secret. They may only be written `${NAME:-}`.
+OPTIONAL_SECRETS = {"TEAMS_APP_PASSWORD", "SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN"}
 REQUIRED_REF = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*):\?[^}]+\}")
 # A version tag: starts with MAJOR.MINOR, e.g. 15.8-alpine, 3.10.13-slim.
 PINNED_TAG = re.compile(r"^\d+\.\d+[\w.-]*$")
@@ -453,6 +456,8 @@ def test_no_literal_secrets() -> None:
                 continue
             if key in MAY_BE_EMPTY and value == "":
                 continue
+            if key in OPTIONAL_SECRETS and value == f"${{{key}:-}}":
+                continue
             if value is None or not REQUIRED_REF.fullmatch(value):
                 problems.append(f"{name}.{key} = {value!r} is not a ${{NAME:?message}} reference")
         # Credentials embedded in a URL (scheme://user:password@host/...) must be references as well.
@@ -489,8 +494,10 @@ def test_services_environment() -> None:
     }
     compose = interpolate(load_compose(), DUMMY_ENV)
     extra = {
-        "action-server": {"SANIC_HOST": "0.0.0.0"},
-        "web": {"WEB_HOST": "0.0.0.0", "WEB_PORT": "8080", "RASA_URL": "http://rasa:5005"},
+        "action-server": {"SANIC_HOST": "0.0.0.0", "HANDOFF_HOURS": "business"},
+        "web": {"WEB_HOST": "0.0.0.0", "WEB_PORT": "8080", "RASA_URL": "http://rasa:5005",
+                "RASA_JWT_SECRET": "dummy-rasa_jwt_secret",
+                "TRACKER_STORE_URL": "postgresql://helpdesk:dummy-postgres_password@postgres:5432/rasa_tracker"},
         "migrate": {},
     }
     for name, more in extra.items():
@@ -513,6 +520,13 @@ def test_rasa_environment() -> None:
         "WIDGET_TOKEN_SECRET": "dummy-widget_token_secret",
         "RASA_AUTH_TOKEN": "dummy-rasa_auth_token",
         "RASA_JWT_SECRET": "dummy-rasa_jwt_secret",
+        "TEAMS_APP_ID": "",
+        "TEAMS_APP_PASSWORD": "",
+        "TEAMS_TENANT_ID": "",
+        "SLACK_SIGNING_SECRET": "",
+        "SLACK_BOT_TOKEN": "",
+        "SLACK_TEAM_ID": "",
+        "WIDGET_PUSH_URL": "http://web:8080/internal/widget/push",
     }
 
 
