@@ -5,15 +5,17 @@ JWT, a Slack signature). This module never sees, and never trusts, anything the 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from sqlalchemy import select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from .storage.models import ChannelIdentity, Employee
 
 KNOWN_CHANNELS = frozenset({"widget", "msteams", "slack"})
+# Channels whose connector may vouch for an e-mail address (Slack: users.info, confirmed only).
+EMAIL_CHANNELS = frozenset({"slack"})
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,9 @@ class Principal:
     channel: str
     tenant: str
     subject: str
+    # The e-mail the platform itself reported for the subject (Slack only), used when no explicit
+    # ChannelIdentity exists. Not part of the identity: equality and str() ignore it.
+    email: str | None = field(default=None, compare=False)
 
     @classmethod
     def from_metadata(cls, metadata: Mapping[str, Any] | None) -> "Principal | None":
@@ -35,7 +40,12 @@ class Principal:
             return None
         if fields[0] not in KNOWN_CHANNELS:
             return None
-        return cls(*fields)
+        email = raw.get("email")
+        if fields[0] not in EMAIL_CHANNELS or not (
+            isinstance(email, str) and "@" in email and len(email) <= 254
+        ):
+            email = None
+        return cls(*fields, email=email.strip().lower() if email else None)
 
     def __str__(self) -> str:
         return f"{self.channel}:{self.tenant}:{self.subject}"
@@ -62,9 +72,26 @@ def find_employee(session: Session, principal: Principal) -> EmployeeRef | None:
             ChannelIdentity.subject == principal.subject,
         )
     ).scalar_one_or_none()
+    if row is None and principal.email and principal.channel in EMAIL_CHANNELS:
+        row = _employee_by_platform_email(session, principal)
     if row is None:
         return None
     return EmployeeRef(row.id, row.employee_number, row.given_name, row.department.code)
+
+
+def _employee_by_platform_email(session: Session, principal: Principal) -> Employee | None:
+    """The employee whose e-mail the platform reported, unless they already have an explicit
+    identity on that channel (then only that identity speaks for them). Ambiguous: nobody."""
+    rows = session.execute(
+        select(Employee).where(
+            func.lower(Employee.email) == principal.email,
+            ~exists().where(
+                ChannelIdentity.employee_id == Employee.id,
+                ChannelIdentity.channel == principal.channel,
+            ),
+        ).limit(2)
+    ).scalars().all()
+    return rows[0] if len(rows) == 1 else None
 
 
 @dataclass(frozen=True)
