@@ -35,7 +35,7 @@ STOP_GRACE_SECONDS = 10
 class Child:
     name: str
     command: list[str]
-    health_url: str
+    health_url: str | None  # None: up as soon as it runs (a worker with no HTTP surface)
     process: subprocess.Popen | None = None
 
 
@@ -110,6 +110,9 @@ def children(env: dict[str, str], model: str) -> list[Child]:
               f"http://127.0.0.1:{env['RASA_PORT']}/"),
         Child("web app", [services_python, "-m", "bot.web"],
               f"http://127.0.0.1:{env['WEB_PORT']}/healthz"),
+        # SLA breach flags and ticket notifications (proactive messages through Rasa's API).
+        Child("ticket worker", [services_python, "-m", "bot.tickets.worker", "--interval", "5"],
+              None),
     ]
 
 
@@ -143,7 +146,7 @@ def wait_until_ready(started: list[Child]) -> None:
         for child in list(pending):
             if child.process.poll() is not None:
                 raise RuntimeError(f"{child.name} exited with code {child.process.returncode}")
-            if is_up(child.health_url):
+            if child.health_url is None or is_up(child.health_url):
                 print(f"  {child.name} is up", flush=True)
                 pending.remove(child)
         if pending and time.monotonic() > deadline:

@@ -35,7 +35,8 @@ def parse_targets(value: str) -> dict[Priority, Target]:
             response, resolution = (float(h) for h in hours.split("/"))
             priority = Priority(name.strip().lower())
         except ValueError:
-            raise SlaConfigurationError(f"bad SLA target {part!r}; expected e.g. high=4/16") from None
+            raise SlaConfigurationError(
+                f"bad SLA target {part!r}; expected e.g. high=4/16") from None
         if priority in targets:
             raise SlaConfigurationError(f"SLA target for {priority.value} given twice")
         if not 0 < response <= resolution:

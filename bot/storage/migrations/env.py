@@ -6,6 +6,8 @@ from alembic import context
 from bot.storage.database import build_engine
 from bot.storage.models import Base
 import bot.tickets.models  # noqa: F401  (registers the ticket tables on Base.metadata)
+import bot.records.models  # noqa: F401  (registers the HR and finance record tables)
+import bot.handoff.models  # noqa: F401  (registers the handoff and console tables)
 
 config = context.config
 

@@ -1,0 +1,200 @@
+"""What the agent console does with tickets: list and filter, read, change status, comment,
+assign. The console (issue 6) authenticates the agent and passes an `AgentRef`.
+
+Every read is audited under the principal ("console", "helpdesk", username). A status change or
+a public comment is committed together with its outbox row (see `notifications`), so the
+employee hears about it once, through their own channel.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from bot.audit import record_access
+from bot.identity import Principal
+from bot.storage.database import Database
+from bot.storage.models import AuditOutcome, Employee, utcnow
+
+from .errors import InvalidTicket, TicketNotFound
+from .lifecycle import move, note_response
+from .models import (
+    ActorKind,
+    EventKind,
+    Priority,
+    ServiceLine,
+    Ticket,
+    TicketComment,
+    TicketEvent,
+    TicketStatus,
+    Visibility,
+)
+from .notifications import enqueue
+from .references import begin_write_transaction, normalise_reference
+from .sla import SlaPolicy
+from .views import AgentTicketDetail, TicketSummary, for_agent, summarise
+
+RECORD_TYPE = "ticket"
+CONSOLE_CHANNEL = "console"
+CONSOLE_TENANT = "helpdesk"
+MAX_PAGE = 200
+
+
+@dataclass(frozen=True)
+class AgentRef:
+    """An authenticated helpdesk agent (authentication is the console's job)."""
+
+    username: str
+
+    @property
+    def principal(self) -> Principal:
+        return Principal(CONSOLE_CHANNEL, CONSOLE_TENANT, self.username)
+
+
+@dataclass(frozen=True)
+class TicketFilter:
+    statuses: frozenset[TicketStatus] = frozenset()  # empty: any
+    categories: frozenset[ServiceLine] = frozenset()
+    priorities: frozenset[Priority] = frozenset()
+    assignee: str | None = None  # "" for unassigned
+    breached: bool | None = None
+    requester_number: str | None = None
+    reference: str | None = None
+
+
+def _audit(session: Session, agent: AgentRef, subject_id: int | None, outcome: AuditOutcome,
+           action: str = "read", reason: str | None = None,
+           record_type: str = RECORD_TYPE) -> None:
+    record_access(session, principal=agent.principal, actor=None, subject_employee_id=subject_id,
+                  record_type=record_type, outcome=outcome, action=action, reason=reason)
+
+
+def list_tickets(db: Database, agent: AgentRef, where: TicketFilter = TicketFilter(),
+                 limit: int = 50, offset: int = 0) -> list[TicketSummary]:
+    """Tickets matching the filter, most urgent resolution target first."""
+    query = select(Ticket)
+    if where.statuses:
+        query = query.where(Ticket.status.in_(where.statuses))
+    if where.categories:
+        query = query.where(Ticket.category.in_(where.categories))
+    if where.priorities:
+        query = query.where(Ticket.priority.in_(where.priorities))
+    if where.assignee == "":
+        query = query.where(Ticket.assignee.is_(None))
+    elif where.assignee is not None:
+        query = query.where(Ticket.assignee == where.assignee)
+    if where.breached is True:
+        query = query.where(or_(Ticket.response_breached, Ticket.resolution_breached))
+    elif where.breached is False:
+        query = query.where(~Ticket.response_breached, ~Ticket.resolution_breached)
+    if where.requester_number:
+        query = query.join(Employee, Ticket.requester_id == Employee.id).where(
+            Employee.employee_number == where.requester_number)
+    if where.reference:
+        query = query.where(Ticket.reference == (normalise_reference(where.reference)
+                                                 or where.reference))
+    query = (query.order_by(Ticket.resolution_due_at, Ticket.id)
+             .limit(max(1, min(limit, MAX_PAGE))).offset(max(0, offset)))
+    with db.unit_of_work() as session:
+        tickets = session.scalars(query).all()
+        _audit(session, agent, None, AuditOutcome.ALLOWED, record_type="ticket_list")
+        return [summarise(t) for t in tickets]
+
+
+def _load(session: Session, reference: str, lock: bool = False) -> Ticket:
+    normalised = normalise_reference(reference)
+    query = select(Ticket).where(Ticket.reference == normalised)
+    if lock:
+        query = query.with_for_update()
+    ticket = session.scalar(query) if normalised else None
+    if ticket is None:
+        raise TicketNotFound(RECORD_TYPE)
+    return ticket
+
+
+def get_ticket(db: Database, agent: AgentRef, reference: str) -> AgentTicketDetail:
+    """The whole ticket for an agent: description, every comment (internal too), history."""
+    with db.unit_of_work() as session:
+        ticket = _load(session, reference)
+        events = list(session.scalars(
+            select(TicketEvent).where(TicketEvent.ticket_id == ticket.id)
+            .order_by(TicketEvent.id)))
+        _audit(session, agent, ticket.requester_id, AuditOutcome.ALLOWED)
+        return for_agent(ticket, events)
+
+
+def change_status(db: Database, agent: AgentRef, reference: str, wanted: TicketStatus,
+                  policy: SlaPolicy, now: dt.datetime | None = None) -> TicketSummary:
+    """Move a ticket; the requester is told through the outbox."""
+    with db.unit_of_work() as session:
+        begin_write_transaction(session)
+        ticket = _load(session, reference, lock=True)
+        event = move(session, ticket, wanted, actor_kind=ActorKind.AGENT, actor=agent.username,
+                     policy=policy, now=now or utcnow())
+        enqueue(session, ticket, event)
+        _audit(session, agent, ticket.requester_id, AuditOutcome.ALLOWED, "status")
+        return summarise(ticket)
+
+
+def add_comment(db: Database, agent: AgentRef, reference: str, body: str,
+                visibility: Visibility, policy: SlaPolicy,
+                now: dt.datetime | None = None) -> TicketSummary:
+    """An agent's reply (public: the requester is told) or internal note (never shown)."""
+    text = (body or "").strip()
+    if not text:
+        raise InvalidTicket("a comment needs some text")
+    moment = now or utcnow()
+    with db.unit_of_work() as session:
+        begin_write_transaction(session)
+        ticket = _load(session, reference, lock=True)
+        comment = TicketComment(ticket_id=ticket.id, author_kind=ActorKind.AGENT,
+                                author_agent=agent.username, visibility=visibility, body=text,
+                                created_at=moment)
+        session.add(comment)
+        session.flush()
+        event = TicketEvent(ticket_id=ticket.id, at=moment, kind=EventKind.COMMENTED,
+                            actor_kind=ActorKind.AGENT, actor=agent.username,
+                            comment_id=comment.id)
+        session.add(event)
+        session.flush()
+        ticket.updated_at = moment
+        if visibility is Visibility.PUBLIC:
+            note_response(ticket, moment)
+            policy.evaluate(ticket, moment)
+            enqueue(session, ticket, event)
+        _audit(session, agent, ticket.requester_id, AuditOutcome.ALLOWED, "comment")
+        return summarise(ticket)
+
+
+def assign(db: Database, agent: AgentRef, reference: str, assignee: str | None,
+           now: dt.datetime | None = None) -> TicketSummary:
+    """Give the ticket to an agent (None: unassign). Not announced to the employee."""
+    moment = now or utcnow()
+    with db.unit_of_work() as session:
+        begin_write_transaction(session)
+        ticket = _load(session, reference, lock=True)
+        ticket.assignee = assignee
+        ticket.updated_at = moment
+        session.add(TicketEvent(ticket_id=ticket.id, at=moment, kind=EventKind.ASSIGNED,
+                                actor_kind=ActorKind.AGENT, actor=agent.username))
+        _audit(session, agent, ticket.requester_id, AuditOutcome.ALLOWED, "assign")
+        return summarise(ticket)
+
+
+def flag_breaches(db: Database, policy: SlaPolicy, now: dt.datetime | None = None) -> int:
+    """Set the breached flags of unfinished tickets past a due time; how many changed."""
+    moment = now or utcnow()
+    with db.unit_of_work() as session:
+        candidates = session.scalars(
+            select(Ticket).where(
+                Ticket.status.not_in((TicketStatus.RESOLVED, TicketStatus.CLOSED)),
+                or_(
+                    (Ticket.response_due_at < moment) & ~Ticket.response_breached
+                    & Ticket.first_responded_at.is_(None),
+                    (Ticket.resolution_due_at < moment) & ~Ticket.resolution_breached,
+                ),
+            ).with_for_update(skip_locked=True)
+        ).all()
+        return sum(policy.evaluate(ticket, moment) for ticket in candidates)
