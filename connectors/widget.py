@@ -7,18 +7,28 @@ client cannot choose a sender id or metadata, unlike Rasa's stock `rest`/`socket
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import logging
 import re
+import time
+import uuid
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Dict, Optional, Text
 
+import aiohttp
 import jwt
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from rasa.core.channels.channel import (
+    CollectingOutputChannel,
+    InputChannel,
+    OutputChannel,
+    UserMessage,
+)
 
 from .principal import conversation_id, principal_metadata
 
@@ -104,6 +114,76 @@ def parse_incoming(body: Any) -> IncomingMessage:
     return IncomingMessage(text=text.strip(), message_id=message_id)
 
 
+# --- proactive messages: Rasa → web app → the employee's browser ---------------------------------
+# Contract: bot/handoff/widget_push.py (services runtime). The push key is derived from the token
+# secret, so no further secret is needed: HMAC-SHA256(token_secret, PUSH_KEY_LABEL).
+PUSH_KEY_LABEL = b"helpdesk widget push v1"
+PUSH_TIMEOUT_SECONDS = 10.0
+PUSHED_KEYS = ("text", "buttons", "image", "custom")
+
+
+class PushFailed(Exception):
+    """The web app did not accept a pushed message (Rasa's API call then fails too)."""
+
+
+def push_key(token_secret: Text) -> bytes:
+    return hmac.new(token_secret.encode("utf-8"), PUSH_KEY_LABEL, hashlib.sha256).digest()
+
+
+def push_signature(key: bytes, timestamp: Text, body: bytes) -> Text:
+    mac = hmac.new(key, timestamp.encode("ascii") + b"." + body, hashlib.sha256)
+    return "v1=" + mac.hexdigest()
+
+
+def push_body(recipient_id: Text, message: Dict[Text, Any], push_id: Text) -> bytes:
+    """One bot message as the web app expects it; `handoff_author` (bot event metadata set by
+    the console) names the agent who wrote it."""
+    kept = {key: message[key] for key in PUSHED_KEYS if message.get(key)}
+    author = message.get("handoff_author")
+    if isinstance(author, str) and author:
+        kept["author"] = author
+    return json.dumps({"id": push_id, "recipient_id": recipient_id, "message": kept},
+                      ensure_ascii=False).encode("utf-8")
+
+
+class WidgetPushOutput(OutputChannel):
+    """Sends messages Rasa utters outside a widget request (agent replies through the HTTP API
+    with `?output_channel=latest`, ticket notifications) to the web app, signed."""
+
+    @classmethod
+    def name(cls) -> Text:
+        return CHANNEL
+
+    def __init__(self, push_url: Text, key: bytes) -> None:
+        self.push_url = push_url
+        self.key = key
+
+    async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
+        body = push_body(recipient_id, message, uuid.uuid4().hex)
+        timestamp = str(int(time.time()))
+        headers = {
+            "Content-Type": "application/json",
+            "X-Helpdesk-Timestamp": timestamp,
+            "X-Helpdesk-Signature": push_signature(self.key, timestamp, body),
+        }
+        try:
+            async with aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=PUSH_TIMEOUT_SECONDS),
+                cookie_jar=aiohttp.DummyCookieJar(),
+            ) as session:
+                async with session.post(self.push_url, data=body, headers=headers) as answer:
+                    status = answer.status
+        except (aiohttp.ClientError, TimeoutError) as error:
+            logger.warning("widget.push.unreachable error=%s", type(error).__name__)
+            raise PushFailed(type(error).__name__) from None
+        if status >= 300:
+            logger.warning("widget.push.refused status=%s", status)
+            raise PushFailed(f"status {status}")
+
+    async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
+        await self.send_response(recipient_id, {"text": text, **kwargs})
+
+
 def _error(status: int, message: Text) -> HTTPResponse:
     return response.json({"error": message}, status=status)
 
@@ -125,12 +205,21 @@ class WidgetInput(InputChannel):
             secret=secret,
             issuer=credentials.get("token_issuer") or "helpdesk-intranet",
             audience=credentials.get("token_audience") or "helpdesk-widget",
+            push_url=credentials.get("push_url") or None,
         )
 
-    def __init__(self, secret: Text, issuer: Text, audience: Text) -> None:
+    def __init__(self, secret: Text, issuer: Text, audience: Text,
+                 push_url: Optional[Text] = None) -> None:
         self.secret = secret
         self.issuer = issuer
         self.audience = audience
+        self.push_url = push_url
+
+    def get_output_channel(self) -> Optional[OutputChannel]:
+        """Where messages go that Rasa sends outside a request (None: not configured)."""
+        if not self.push_url:
+            return None
+        return WidgetPushOutput(self.push_url, push_key(self.secret))
 
     def verify(self, request: Request) -> VerifiedSession:
         token = bearer_token(request.headers.get("Authorization"))

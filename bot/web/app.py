@@ -8,7 +8,7 @@ from aiohttp import web
 
 from ..config import Settings
 from ..storage.database import Database
-from . import api, health, pages
+from . import api, channel_relay, console, health, pages
 from .keys import COOKIE_SECURE, DATABASE, RASA_CLIENT, SETTINGS
 from .rasa_client import RasaClient, new_client_session
 from .security import add_security_headers, origin_check
@@ -66,4 +66,6 @@ def create_app(
     app.router.add_post("/api/messages", api.post_message)
     app.router.add_get("/healthz", health.healthz)
     app.router.add_static("/static/", STATIC_DIR, show_index=False, follow_symlinks=False)
+    console.setup(app)  # agent console, the widget's live events, Rasa's widget pushes
+    channel_relay.setup(app)  # Teams and Slack webhooks, relayed unchanged to Rasa's channels
     return app

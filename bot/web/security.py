@@ -15,6 +15,9 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 )
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Server-to-server: Microsoft's and Slack's servers POST here (channel_relay.py), no browser is
+# involved, and Rasa's channels verify each request's JWT or signature themselves.
+SERVER_TO_SERVER_PATHS = frozenset({"/webhooks/msteams/webhook", "/webhooks/slack/webhook"})
 STATIC_PREFIX = "/static/"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -25,7 +28,9 @@ async def add_security_headers(request: web.Request, response: web.StreamRespons
     headers = response.headers
     headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
     headers["X-Content-Type-Options"] = "nosniff"
-    headers["Referrer-Policy"] = "no-referrer"
+    # same-origin, not no-referrer: under no-referrer browsers send "Origin: null" with form
+    # posts, which the Origin check must refuse. Nothing leaks to other sites either way.
+    headers["Referrer-Policy"] = "same-origin"
     # Pages and API answers are per-user: never store them. Static files may be cached.
     if not request.path.startswith(STATIC_PREFIX):
         headers["Cache-Control"] = "no-store"
@@ -62,7 +67,8 @@ def origin_allowed(request: web.Request) -> bool:
 @web.middleware
 async def origin_check(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Refuse cross-origin POSTs (CSRF defence, together with SameSite=Strict cookies)."""
-    if request.method not in SAFE_METHODS and not origin_allowed(request):
+    if (request.method not in SAFE_METHODS and request.path not in SERVER_TO_SERVER_PATHS
+            and not origin_allowed(request)):
         log.info("request refused: cross-origin %s %s", request.method, request.path)
         if request.path.startswith("/api/"):
             return web.json_response({"error": "cross-origin request refused"}, status=403)

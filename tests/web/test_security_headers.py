@@ -15,7 +15,7 @@ CSP = "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 
 def _assert_security_headers(response) -> None:
     assert response.headers["Content-Security-Policy"] == CSP
     assert response.headers["X-Content-Type-Options"] == "nosniff"
-    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert response.headers["Referrer-Policy"] == "same-origin"
 
 
 @pytest.mark.parametrize("method, path, status", [

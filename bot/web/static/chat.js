@@ -90,7 +90,10 @@
     if (!hasText && !hasImage && !hasButtons) {
       return; // e.g. a custom payload this page does not show
     }
-    var item = bubble("Assistant", "message--bot");
+    // Messages an agent wrote (pushed during a handoff) name the agent.
+    var fromAgent = typeof message.author === "string" && message.author !== "";
+    var item = bubble(fromAgent ? message.author + " (helpdesk)" : "Assistant",
+                      fromAgent ? "message--bot message--agent" : "message--bot");
     if (hasText) {
       item.appendChild(element("p", "message-text", message.text));
     }
@@ -197,4 +200,19 @@
     send(text);
     input.focus();
   });
+
+  // What the helpdesk says outside a reply (an agent's words during a handoff, queue news,
+  // ticket updates) arrives on a server-sent event stream; the browser reconnects by itself.
+  if (window.EventSource) {
+    var pushed = new EventSource("/api/events");
+    pushed.addEventListener("message", function (event) {
+      var message;
+      try {
+        message = JSON.parse(event.data);
+      } catch (ignored) {
+        return;
+      }
+      appendBotMessage(message);
+    });
+  }
 }());

@@ -1,0 +1,2 @@
+"""Human handoff: the queue, the transcript, agent accounts and the widget outbox.
+"""

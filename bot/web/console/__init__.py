@@ -1,0 +1,103 @@
+"""The agent console and the widget's live channel, mounted on the web app by `setup`.
+
+Routes:
+    GET  /console/signin, POST /console/signin, POST /console/signout
+    GET  /console                          the queue by skill, live (SSE /console/stream)
+    GET  /console/handoffs/{id}            one conversation, live (SSE .../stream)
+    POST /console/handoffs/{id}/claim|reply|note|transfer|handback|ticket
+    GET  /api/events                       the employee's pushed messages (SSE)
+    POST /internal/widget/push             Rasa's widget output channel (HMAC-signed)
+    GET  /console/static/...               console.css, console.js
+
+Background: the poller (hub.py) copies employee messages from Rasa's tracker store and tells
+waiting employees about their place in the queue.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from aiohttp import web
+
+from bot.handoff import queue, wording
+from bot.handoff.feed import TrackerFeed
+from bot.tickets.sla import policy_from_settings
+
+from ..keys import DATABASE, SETTINGS
+from ..rasa_api import RasaApi
+from ..rasa_client import RasaError, new_client_session
+from . import commands, pages, push, streams
+from .hub import Hub, run_poller
+from .keys import HUB, RASA_API, TICKET_POLICY
+
+log = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+
+async def _announce(app: web.Application) -> None:
+    api = app.get(RASA_API)
+    if api is None:
+        return
+    due = await asyncio.to_thread(queue.announcements_due, app[DATABASE])
+    for item in due:
+        try:
+            await api.say(item.conversation_id,
+                          wording.position_update(item.position, item.wait_minutes))
+        except RasaError:
+            log.warning("handoff.announce.failed handoff_id=%s", item.handoff_id)
+
+
+def setup(app: web.Application) -> None:
+    settings = app[SETTINGS]
+    app[HUB] = Hub()
+    app[TICKET_POLICY] = policy_from_settings(settings)
+
+    async def console_context(app: web.Application) -> AsyncIterator[None]:
+        session = None
+        if len(settings.rasa_jwt_secret) >= 32:
+            session = new_client_session()
+            app[RASA_API] = RasaApi(settings.rasa_url, settings.rasa_jwt_secret, session)
+        else:
+            log.warning("console: RASA_JWT_SECRET is not set; agents cannot reach employees")
+        try:
+            feed = TrackerFeed(settings.tracker_store_url)
+        except ValueError as error:
+            log.warning("console: no tracker store feed (%s)", error)
+            feed = None
+        poller = asyncio.create_task(run_poller(app[DATABASE], feed, app[HUB],
+                                                lambda: _announce(app)))
+        try:
+            yield
+        finally:
+            await app[HUB].close()
+            poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await poller
+            if feed is not None:
+                feed.dispose()
+            if session is not None:
+                await session.close()
+
+    async def close_streams(app: web.Application) -> None:
+        await app[HUB].close()  # open event streams end, so shutdown does not wait for them
+
+    app.cleanup_ctx.append(console_context)
+    app.on_shutdown.append(close_streams)
+
+    router = app.router
+    router.add_get("/console/signin", pages.signin_form)
+    router.add_post("/console/signin", pages.signin)
+    router.add_post("/console/signout", pages.signout)
+    router.add_get("/console", pages.queue_page)
+    router.add_get("/console/stream", streams.queue_stream)
+    router.add_get("/console/handoffs/{handoff_id}", pages.conversation)
+    router.add_get("/console/handoffs/{handoff_id}/stream", streams.conversation_stream)
+    for name in ("claim", "reply", "note", "transfer", "handback", "ticket"):
+        router.add_post(f"/console/handoffs/{{handoff_id}}/{name}", getattr(commands, name))
+    router.add_get("/api/events", streams.widget_events)
+    router.add_post("/internal/widget/push", push.receive)
+    router.add_static("/console/static/", STATIC_DIR, show_index=False, follow_symlinks=False)

@@ -1,0 +1,93 @@
+"""The agent's console session: the `hd_agent` cookie, who is signed in, CSRF tokens.
+
+The cookie holds a random session token (only its SHA-256 is stored, see
+`bot.handoff.accounts`); it is HttpOnly, SameSite=Strict, limited to `/console`, and Secure
+behind HTTPS. Every console POST must carry the session's CSRF token (form field `csrf_token`
+or header `X-CSRF-Token`), on top of the app-wide Origin check (`bot/web/security.py`): a
+forged cross-site form has neither the cookie (SameSite) nor the token.
+"""
+from __future__ import annotations
+
+import asyncio
+import hmac
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from bot.handoff import accounts
+from bot.handoff.accounts import ActiveSession
+
+from ..keys import COOKIE_SECURE, DATABASE
+
+COOKIE_NAME = "hd_agent"
+COOKIE_PATH = "/console"
+SESSION = web.RequestKey("agent_session", ActiveSession)
+
+
+def session_token(request: web.Request) -> str | None:
+    return request.cookies.get(COOKIE_NAME) or None
+
+
+async def current_session(request: web.Request, touch: bool = True) -> ActiveSession | None:
+    token = session_token(request)
+    if token is None:
+        return None
+    return await asyncio.to_thread(accounts.session_for, request.app[DATABASE], token,
+                                   touch=touch)
+
+
+def set_cookie(request: web.Request, response: web.StreamResponse, token: str) -> None:
+    response.set_cookie(COOKIE_NAME, token, max_age=int(accounts.SESSION_LIFETIME.total_seconds()),
+                        path=COOKIE_PATH, httponly=True, samesite="Strict",
+                        secure=request.app.get(COOKIE_SECURE, False))
+
+
+def clear_cookie(request: web.Request, response: web.StreamResponse) -> None:
+    response.del_cookie(COOKIE_NAME, path=COOKIE_PATH, httponly=True, samesite="Strict",
+                        secure=request.app.get(COOKIE_SECURE, False))
+
+
+def wants_json(request: web.Request) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def agent_page(handler: Handler) -> Handler:
+    """GET handlers: a signed-in agent, or a redirect to the sign-in page."""
+
+    async def wrapped(request: web.Request) -> web.StreamResponse:
+        active = await current_session(request)
+        if active is None:
+            if wants_json(request) or request.headers.get("Accept") == "text/event-stream":
+                return web.json_response({"error": "sign in again"}, status=401)
+            raise web.HTTPFound("/console/signin")
+        request[SESSION] = active
+        return await handler(request)
+
+    return wrapped
+
+
+def agent_command(handler: Handler) -> Handler:
+    """POST handlers: a signed-in agent and a matching CSRF token, else 401 / 403."""
+
+    async def wrapped(request: web.Request) -> web.StreamResponse:
+        active = await current_session(request)
+        if active is None:
+            if wants_json(request):
+                return web.json_response({"error": "Your session has ended. Sign in again."},
+                                         status=401)
+            raise web.HTTPFound("/console/signin")
+        form = await request.post()
+        offered = request.headers.get("X-CSRF-Token") or form.get("csrf_token")
+        if not isinstance(offered, str) or not hmac.compare_digest(offered, active.csrf_token):
+            if wants_json(request):
+                return web.json_response({"error": "The form has expired. Reload the page."},
+                                         status=403)
+            return web.Response(text="The form has expired. Reload the page and try again.",
+                                status=403)
+        request[SESSION] = active
+        return await handler(request)
+
+    return wrapped
