@@ -45,7 +45,8 @@ class MsalTokenSource:
                  scope: Text = BOT_FRAMEWORK_SCOPE, http_client: Any = None) -> None:
         self._app_id = app_id
         self._app_password = app_password
-        self._authority = f"{authority_host.rstrip('/')}/{tenant_id}"
+        self._authority_host = authority_host.rstrip("/")
+        self._authority = f"{self._authority_host}/{tenant_id}"
         self._scope = scope
         self._http_client = http_client  # tests pass a fake; None means MSAL's own (requests)
         self._app: Any = None
@@ -59,6 +60,11 @@ class MsalTokenSource:
                 options: Dict[Text, Any] = {}
                 if self._http_client is not None:
                     options["http_client"] = self._http_client
+                if self._authority_host != DEFAULT_AUTHORITY_HOST:
+                    # A host the operator configured (sovereign cloud, local test fake): MSAL's
+                    # instance discovery would ask login.microsoftonline.com to vouch for it.
+                    # Well-known Microsoft hosts skip that check anyway.
+                    options["instance_discovery"] = False
                 self._app = msal.ConfidentialClientApplication(
                     self._app_id, client_credential=self._app_password,
                     authority=self._authority, **options)

@@ -87,6 +87,10 @@ def stack_environment(dev_signin: bool) -> dict[str, str]:
         "SLACK_SIGNING_SECRET": "",
         "SLACK_BOT_TOKEN": "",
         "SLACK_TEAM_ID": "",
+        # Their endpoints: empty = Microsoft's and Slack's public services (set for test fakes).
+        "TEAMS_OPENID_METADATA_URL": "",
+        "TEAMS_AUTHORITY_HOST": "",
+        "SLACK_API_URL": "",
         "PYTHONPATH": str(ROOT),
         "TF_CPP_MIN_LOG_LEVEL": "2",
         "RASA_TELEMETRY_ENABLED": "false",

@@ -332,6 +332,17 @@ def test_full_credentials_enable_the_channel() -> None:
     assert channel.client.base_url == "https://slack.com/api/"
 
 
+@pytest.mark.parametrize("api_url, expected", [
+    ("", "https://slack.com/api/"),  # ${SLACK_API_URL} empty: Slack itself
+    ("https://127.0.0.1:8443/slack/api/", "https://127.0.0.1:8443/slack/api/"),
+])
+def test_the_web_api_base_url_comes_from_the_credentials(api_url: str, expected: str) -> None:
+    channel = SlackInput.from_credentials({"signing_secret": "s" * 32, "bot_token": "xoxb-1",
+                                           "team_ids": "T0A", "api_url": api_url,
+                                           "store_type": "in_memory"})
+    assert channel.client.base_url == expected
+
+
 def test_the_default_store_is_in_memory() -> None:
     channel = SlackInput.from_credentials({"signing_secret": "s" * 32, "bot_token": "xoxb-1",
                                            "team_ids": "T0A", "store_type": "in_memory"})

@@ -299,6 +299,44 @@ async def test_msal_tokens_never_reach_the_logs(caplog: pytest.LogCaptureFixture
     assert "s3cr3t-app-password" not in caplog.text
 
 
+def test_empty_endpoint_settings_mean_microsofts_public_cloud() -> None:
+    """credentials.yml passes ${TEAMS_OPENID_METADATA_URL} and ${TEAMS_AUTHORITY_HOST}: empty
+    by default (scripts/stack.py, docker-compose.yml)."""
+    channel = TeamsInput.from_credentials({"app_id": fakes.APP_ID, "app_password": "pw",
+                                           "tenant_id": fakes.TENANT_ID,
+                                           "openid_metadata_url": "", "authority_host": "",
+                                           "store_type": "in_memory"})
+    assert channel.keys.metadata_url == BOT_FRAMEWORK_OPENID_METADATA_URL
+    tokens = channel.connector._tokens
+    assert tokens._authority == f"https://login.microsoftonline.com/{fakes.TENANT_ID}"
+
+
+def test_endpoint_settings_point_the_channel_elsewhere() -> None:
+    channel = TeamsInput.from_credentials({
+        "app_id": fakes.APP_ID, "app_password": "pw", "tenant_id": fakes.TENANT_ID,
+        "openid_metadata_url": "https://127.0.0.1:8443/botframework/openid",
+        "authority_host": "https://login.microsoftonline.us/", "store_type": "in_memory"})
+    assert channel.keys.metadata_url == "https://127.0.0.1:8443/botframework/openid"
+    assert channel.connector._tokens._authority == (
+        f"https://login.microsoftonline.us/{fakes.TENANT_ID}")
+    assert channel.require_https_service_url
+
+
+async def test_a_configured_authority_host_is_used_without_asking_microsoft_about_it() -> None:
+    """MSAL's instance discovery would ask login.microsoftonline.com to vouch for any other
+    host (and fail offline); an operator-configured host is taken as configured."""
+    from connectors.teams_client import MsalTokenSource
+
+    http = fakes.FakeMsalHttp()
+    source = MsalTokenSource(fakes.APP_ID, "pw", fakes.TENANT_ID,
+                             authority_host="https://login.test.example", http_client=http)
+    assert await source.token() == "msal-app-token"
+    urls = [call["url"] for call in http.requests.calls]
+    assert urls[0].startswith(f"https://login.test.example/{fakes.TENANT_ID}/")
+    assert not any("/discovery/instance" in url for url in urls)
+    assert not any("login.microsoftonline.com/common" in url for url in urls)
+
+
 async def test_a_failed_token_means_nothing_is_sent_and_nothing_crashes(
         platforms: fakes.PlatformFakes, caplog: pytest.LogCaptureFixture) -> None:
     from connectors.teams_client import BotConnector, MsalTokenSource

@@ -526,6 +526,9 @@ def test_rasa_environment() -> None:
         "SLACK_SIGNING_SECRET": "",
         "SLACK_BOT_TOKEN": "",
         "SLACK_TEAM_ID": "",
+        "TEAMS_OPENID_METADATA_URL": "",
+        "TEAMS_AUTHORITY_HOST": "",
+        "SLACK_API_URL": "",
         "WIDGET_PUSH_URL": "http://web:8080/internal/widget/push",
     }
 
