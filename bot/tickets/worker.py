@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import logging
 import sys
+from pathlib import Path
 
 import aiohttp
 
@@ -31,7 +32,8 @@ async def run_once(db: Database, policy: SlaPolicy, notifier: RasaNotifier) -> D
     return await deliver_pending(db, notifier)
 
 
-async def run(settings: Settings, interval: float, once: bool) -> None:
+async def run(settings: Settings, interval: float, once: bool,
+              heartbeat: Path | None = None) -> None:
     db = Database(settings.database_url)
     policy = policy_from_settings(settings)
     try:
@@ -40,6 +42,8 @@ async def run(settings: Settings, interval: float, once: bool) -> None:
             while True:
                 try:
                     await run_once(db, policy, notifier)
+                    if heartbeat:  # a health check reads its age: a stuck worker goes stale
+                        heartbeat.touch()
                 except Exception as error:  # keep going; the type only (no personal data)
                     log.error("tickets.worker.failed error=%s", type(error).__name__)
                 if once:
@@ -53,9 +57,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot.tickets.worker", description=__doc__)
     parser.add_argument("--once", action="store_true", help="one pass, then exit")
     parser.add_argument("--interval", type=float, default=30.0, help="seconds between passes")
+    parser.add_argument("--heartbeat", type=Path, help="file touched after each good pass")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    asyncio.run(run(Settings.from_env(), args.interval, args.once))
+    asyncio.run(run(Settings.from_env(), args.interval, args.once, args.heartbeat))
     return 0
 
 

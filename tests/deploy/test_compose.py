@@ -33,7 +33,7 @@ SCHEMA_FILE = Path(
     str(resources.files("check_jsonschema") / "builtin_schemas" / "vendor" / "compose-spec.json")
 )
 
-EXPECTED_SERVICES = {"rasa", "action-server", "web", "postgres", "redis", "migrate"}
+EXPECTED_SERVICES = {"rasa", "action-server", "web", "postgres", "redis", "migrate", "ticket-worker"}
 REQUIRED_SECRETS = ("POSTGRES_PASSWORD", "RASA_AUTH_TOKEN", "RASA_JWT_SECRET", "WIDGET_TOKEN_SECRET")
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN", re.IGNORECASE)
 # Secret-named variables that may be empty, with the reason.
