@@ -45,6 +45,14 @@ class Settings:
     bank_holiday_region: str = "england-and-wales"
     sla_targets: str = "urgent=1/8,high=4/16,normal=8/40,low=16/80"
     ticket_reopen_working_days: int = 10
+    # Bank holidays (bot/bank_holidays.py): where `refresh-bank-holidays` fetches gov.uk-format
+    # JSON from, and the file it replaces ("" = the shipped bot/reference_data copy).
+    bank_holidays_url: str = "https://www.gov.uk/bank-holidays.json"
+    bank_holidays_file: str = ""
+    # Human handoff (bot/handoff): Rasa's tracker store, read for the employee's messages while
+    # an agent has the conversation; "business" hours follow the calendar above, "always" is 24/7.
+    tracker_store_url: str = f"sqlite:///{PROJECT_ROOT / 'var' / 'rasa_tracker.db'}"
+    handoff_hours: str = "business"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -68,6 +76,10 @@ class Settings:
             ticket_reopen_working_days=int(
                 env.get("HELPDESK_TICKET_REOPEN_DAYS") or cls.ticket_reopen_working_days
             ),
+            bank_holidays_url=env.get("HELPDESK_BANK_HOLIDAYS_URL") or cls.bank_holidays_url,
+            bank_holidays_file=env.get("HELPDESK_BANK_HOLIDAYS_FILE", ""),
+            tracker_store_url=env.get("TRACKER_STORE_URL") or cls.tracker_store_url,
+            handoff_hours=(env.get("HANDOFF_HOURS") or cls.handoff_hours).strip().lower(),
         )
 
     def require_widget_secret(self) -> str:
