@@ -14,7 +14,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export RASA_TELEMETRY_ENABLED := false
 export TQDM_DISABLE := 1
 
-.PHONY: help run test bench setup envs database model test-rasa test-services validate conversations clean
+.PHONY: help run test bench setup envs database model browser-deps test-rasa test-services test-browser validate conversations clean
 
 help:
 	@echo "make run    set everything up, then start the assistant on http://localhost:8080"
@@ -47,13 +47,21 @@ conversations: model
 	$(RASA) test core --e2e --model "$$(cat models/current.txt)" --stories tests/conversations \
 		--fail-on-prediction-errors --out reports/conversations --quiet
 
+# Debian's Chromium (never a browser download) and axe-core from npm, for the browser tests.
+browser-deps:
+	test -x /usr/bin/chromium || { apt-get update -qq && apt-get install -y -qq chromium; }
+	npm ci --prefix tests/browser --no-audit --no-fund --silent
+
 test-rasa: envs
 	$(RASA_PY) -m pytest tests/connectors tests/rasa_stores
 
 test-services: setup
 	$(SVC_PY) -m pytest tests/unit tests/persistence tests/actions tests/web tests/deploy tests/system
 
-test: setup validate conversations test-rasa test-services
+test-browser: setup browser-deps
+	$(SVC_PY) -m pytest tests/browser
+
+test: setup validate conversations test-rasa test-services test-browser
 
 bench: setup
 	$(SVC_PY) -m benchmarks
