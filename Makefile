@@ -14,12 +14,13 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export RASA_TELEMETRY_ENABLED := false
 export TQDM_DISABLE := 1
 
-.PHONY: help run test bench setup envs database model browser-deps test-rasa test-services test-browser validate conversations clean
+.PHONY: help run test bench setup envs database model browser-deps test-rasa test-services test-browser validate conversations eval clean
 
 help:
 	@echo "make run    set everything up, then start the assistant on http://localhost:8080"
 	@echo "make test   set everything up, then run every test (both runtimes, Rasa checks)"
 	@echo "make bench  load benchmark on loopback; results in reports/bench/"
+	@echo "make eval   NLU accuracy on the held-out and CLINC dev sets; reports in reports/nlu/"
 
 envs: $(RASA_VENV)/.requirements.sha256 $(SVC_VENV)/.requirements.sha256
 
@@ -56,7 +57,7 @@ test-rasa: envs
 	$(RASA_PY) -m pytest tests/connectors tests/rasa_stores
 
 test-services: setup
-	$(SVC_PY) -m pytest tests/unit tests/persistence tests/actions tests/web tests/deploy tests/system
+	$(SVC_PY) -m pytest tests/unit tests/nlu tests/persistence tests/actions tests/web tests/deploy tests/system
 
 test-browser: setup browser-deps
 	$(SVC_PY) -m pytest tests/browser
@@ -65,6 +66,9 @@ test: setup validate conversations test-rasa test-services test-browser
 
 bench: setup
 	$(SVC_PY) -m benchmarks
+
+eval: envs
+	$(RASA_PY) scripts/evaluate_nlu.py
 
 clean:
 	rm -rf .venv var reports models/*.tar.gz models/current.txt .rasa
