@@ -37,7 +37,7 @@ ALICE_SLACK = {"id": "U0ALICE", "deleted": False, "is_bot": False, "is_email_con
 def model_agent(channel_server: ChannelServer) -> Iterator[Any]:
     pointer = ROOT / "models" / "current.txt"
     if not pointer.exists() or not (ROOT / pointer.read_text().strip()).exists():
-        pytest.skip("no trained model: run `make model` first")
+        pytest.fail("no trained model: run `make model` (make test trains it first)")
     from rasa.core.agent import Agent
     from rasa.utils.endpoints import EndpointConfig
 

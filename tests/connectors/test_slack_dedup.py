@@ -78,7 +78,7 @@ def test_an_unknown_store_type_is_refused() -> None:
 def redis_port() -> Iterator[int]:
     binary = shutil.which("redis-server")
     if binary is None:
-        pytest.skip("redis-server is not installed here")
+        pytest.fail("redis-server is not installed here: the Redis de-duplication tests need it")
     port = free_port()
     process = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
