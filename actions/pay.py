@@ -109,14 +109,7 @@ class ActionPayDate(RecordsAction):
     async def answer(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, principal: Principal
     ) -> Events:
-        result = await self.call(
-            dispatcher,
-            my_pay_date,
-            services.database(),
-            principal,
-            services.today(),
-            about=mentions(tracker),
-        )
+        result = await self.own_record(dispatcher, tracker, principal, my_pay_date)
         if result is None:
             return []
         text = f"Your next payday is {date(result.next_pay_date)} (pay for {result.period:%B})."
@@ -137,14 +130,7 @@ class ActionSalaryInfo(RecordsAction):
     async def answer(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, principal: Principal
     ) -> Events:
-        result = await self.call(
-            dispatcher,
-            my_salary,
-            services.database(),
-            principal,
-            services.today(),
-            about=mentions(tracker),
-        )
+        result = await self.own_record(dispatcher, tracker, principal, my_salary)
         if result is None:
             return []
         salary = result.salary
@@ -183,14 +169,7 @@ class ActionTaxQuestion(RecordsAction):
     async def answer(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, principal: Principal
     ) -> Events:
-        result = await self.call(
-            dispatcher,
-            my_tax_code,
-            services.database(),
-            principal,
-            services.today(),
-            about=mentions(tracker),
-        )
+        result = await self.own_record(dispatcher, tracker, principal, my_tax_code)
         if result is None:
             return []
         code = result.tax_code
@@ -215,14 +194,7 @@ class ActionAnnualTaxStatement(RecordsAction):
     async def answer(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, principal: Principal
     ) -> Events:
-        result = await self.call(
-            dispatcher,
-            my_annual_tax_statement,
-            services.database(),
-            principal,
-            services.today(),
-            about=mentions(tracker),
-        )
+        result = await self.own_record(dispatcher, tracker, principal, my_annual_tax_statement)
         if result is None:
             return []
         year = f"{result.tax_year_start.year}-{str(result.tax_year_end.year)[2:]}"
@@ -255,14 +227,7 @@ class ActionPensionQuestion(RecordsAction):
     async def answer(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, principal: Principal
     ) -> Events:
-        result = await self.call(
-            dispatcher,
-            my_pension,
-            services.database(),
-            principal,
-            services.today(),
-            about=mentions(tracker),
-        )
+        result = await self.own_record(dispatcher, tracker, principal, my_pension)
         if result is None:
             return []
         if result.pension is None:

@@ -21,6 +21,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.config import Settings
 from bot.errors import AccessRefused, UnknownPrincipal
+from bot.identity import Principal
 from bot.records.access import refuse_unverified
 from bot.records.notifications import push, remember_conversation
 
@@ -120,6 +121,14 @@ class RecordsAction(HelpdeskAction, abc.ABC):
         except AccessRefused:
             dispatcher.utter_message(response="utter_records_not_yours")
         return None
+
+    async def own_record(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, principal: Principal,
+        service: Any,
+    ) -> Any:
+        """`service(db, principal, today, about=<people the message names>)` via `call`."""
+        return await self.call(dispatcher, service, services.database(), principal,
+                               services.today(), about=mentions(tracker))
 
 
 class SafeFormValidation:
