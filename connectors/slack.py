@@ -23,8 +23,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import (Any, Awaitable, Callable, Dict, FrozenSet, Iterable, List, Optional, Set,
-                    Text, Tuple)
+from typing import (Any, Awaitable, Callable, Dict, FrozenSet, Iterable, List, Optional, Text,
+                    Tuple)
 
 from sanic import Blueprint, response
 from sanic.request import Request
@@ -34,6 +34,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 
+from .background import BackgroundTasks
 from .dedup import SharedStore, store_from_credentials
 from .principal import conversation_id, principal_metadata
 from .references import ConversationReferences
@@ -253,7 +254,7 @@ class SlackInput(InputChannel):
         self.store = store
         self.directory = directory or (SlackDirectory(client) if client else None)
         self.references = ConversationReferences(store, CHANNEL) if store else None
-        self._tasks: Set[asyncio.Task] = set()
+        self._background = BackgroundTasks()
 
     @property
     def enabled(self) -> bool:
@@ -266,13 +267,10 @@ class SlackInput(InputChannel):
 
     async def drain(self) -> None:
         """Wait for every message being handled in the background (tests, shutdown)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self._background.drain()
 
     def _spawn(self, coroutine: Awaitable[None]) -> None:
-        task = asyncio.ensure_future(coroutine)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._background.spawn(coroutine)
 
     async def _first_time(self, message: SlackMessage) -> bool:
         """Claim every id of the message; any one already claimed makes it a duplicate."""

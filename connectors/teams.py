@@ -17,10 +17,9 @@ reach the assistant, so nobody's records are shown in front of colleagues.
 """
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-from typing import Any, Awaitable, Callable, Dict, FrozenSet, Iterable, List, Optional, Set, Text
+from typing import Any, Awaitable, Callable, Dict, FrozenSet, Iterable, List, Optional, Text
 
 from sanic import Blueprint, response
 from sanic.request import Request
@@ -28,6 +27,7 @@ from sanic.response import HTTPResponse
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 
+from .background import BackgroundTasks
 from .dedup import SharedStore, store_from_credentials
 from .principal import conversation_id, principal_metadata
 from .references import ConversationReferences
@@ -223,7 +223,7 @@ class TeamsInput(InputChannel):
         self.require_https_service_url = require_https_service_url
         self.references = ConversationReferences(store, CHANNEL) if store else None
         self._closers = list(closers)
-        self._tasks: Set[asyncio.Task] = set()
+        self._background = BackgroundTasks()
 
     @property
     def enabled(self) -> bool:
@@ -236,13 +236,10 @@ class TeamsInput(InputChannel):
 
     async def drain(self) -> None:
         """Wait for every message being handled in the background (tests, shutdown)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self._background.drain()
 
     def _spawn(self, coroutine: Awaitable[None]) -> None:
-        task = asyncio.ensure_future(coroutine)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._background.spawn(coroutine)
 
     async def verify(self, request: Request) -> Any:
         """Rules 1-7 of teams_auth; returns the verified activity or raises."""
