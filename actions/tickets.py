@@ -159,6 +159,23 @@ def choice_buttons(tickets: List[TicketSummary], intent: Optional[str]) -> List[
                         "payload": payload})
     return buttons
 
+def pick_reference(dispatcher: CollectingDispatcher, tracker: Tracker,
+                   candidates: List[TicketSummary], verb: str, none_response: str,
+                   intent: str) -> Optional[str]:
+    """The reference the message names, else the only candidate; otherwise answer and None."""
+    reference = mentioned_reference(tracker)
+    if reference is not None:
+        return reference
+    if not candidates:
+        dispatcher.utter_message(response=none_response)
+        return None
+    if len(candidates) > 1:
+        dispatcher.utter_message(text=f"Which case would you like to {verb}?",
+                                 buttons=choice_buttons(candidates, intent))
+        return None
+    return candidates[0].reference
+
+
 
 # ------------------------------------------------------------------ raising a ticket (form)
 
@@ -503,17 +520,12 @@ class ActionTicketClose(HelpdeskAction):
                      principal: Principal) -> Events:
         db, policy = services.database(), sla_policy()
         try:
-            reference = mentioned_reference(tracker)
+            candidates = ([] if mentioned_reference(tracker)
+                          else await asyncio.to_thread(my_tickets, db, principal))
+            reference = pick_reference(dispatcher, tracker, candidates, "close",
+                                       "utter_no_open_tickets", "ticket_close")
             if reference is None:
-                open_tickets = await asyncio.to_thread(my_tickets, db, principal)
-                if not open_tickets:
-                    dispatcher.utter_message(response="utter_no_open_tickets")
-                    return []
-                if len(open_tickets) > 1:
-                    dispatcher.utter_message(text="Which case would you like to close?",
-                                             buttons=choice_buttons(open_tickets, "ticket_close"))
-                    return []
-                reference = open_tickets[0].reference
+                return []
             ticket = await asyncio.to_thread(close_my_ticket, db, principal, reference, policy)
         except UnknownPrincipal:
             dispatcher.utter_message(response="utter_not_recognised")
@@ -541,18 +553,12 @@ class ActionTicketReopen(HelpdeskAction):
                      principal: Principal) -> Events:
         db, policy = services.database(), sla_policy()
         try:
-            reference = mentioned_reference(tracker)
+            candidates = ([] if mentioned_reference(tracker)
+                          else await asyncio.to_thread(my_reopenable_tickets, db, principal, policy))
+            reference = pick_reference(dispatcher, tracker, candidates, "reopen",
+                                       "utter_nothing_to_reopen", "ticket_reopen")
             if reference is None:
-                candidates = await asyncio.to_thread(my_reopenable_tickets, db, principal,
-                                                     policy)
-                if not candidates:
-                    dispatcher.utter_message(response="utter_nothing_to_reopen")
-                    return []
-                if len(candidates) > 1:
-                    dispatcher.utter_message(text="Which case would you like to reopen?",
-                                             buttons=choice_buttons(candidates, "ticket_reopen"))
-                    return []
-                reference = candidates[0].reference
+                return []
             ticket = await asyncio.to_thread(reopen_my_ticket, db, principal, reference, policy)
         except UnknownPrincipal:
             dispatcher.utter_message(response="utter_not_recognised")
