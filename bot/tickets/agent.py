@@ -1,25 +1,27 @@
 """What the agent console does with tickets: list and filter, read, change status, comment,
-assign. The console (issue 6) authenticates the agent and passes an `AgentRef`.
+assign, set the priority. The console authenticates the agent and passes an `AgentRef`.
 
 Every read is audited under the principal ("console", "helpdesk", username). A status change or
 a public comment is committed together with its outbox row (see `notifications`), so the
-employee hears about it once, through their own channel.
+employee hears about it once, through their own channel. Each function is one short unit of
+work.
 """
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Select, or_, select
+from sqlalchemy.orm import Session, selectinload
 
 from bot.audit import record_access
 from bot.identity import Principal
 from bot.storage.database import Database
 from bot.storage.models import AuditOutcome, Employee, utcnow
 
+from .categories import PRIORITY_TITLES
 from .errors import InvalidTicket, TicketNotFound
-from .lifecycle import move, note_response
+from .lifecycle import FINISHED_STATUSES, move, note_response
 from .models import (
     ActorKind,
     EventKind,
@@ -33,13 +35,15 @@ from .models import (
 )
 from .notifications import enqueue
 from .references import begin_write_transaction, normalise_reference
-from .sla import SlaPolicy
+from .sla import SlaPolicy, as_utc
 from .views import AgentTicketDetail, TicketSummary, for_agent, summarise
 
 RECORD_TYPE = "ticket"
 CONSOLE_CHANNEL = "console"
 CONSOLE_TENANT = "helpdesk"
 MAX_PAGE = 200
+MAX_COMMENT = 2000
+MAX_SEARCH = 100
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,16 @@ class TicketFilter:
     breached: bool | None = None
     requester_number: str | None = None
     reference: str | None = None
+    text: str | None = None  # part of the reference or subject, any case
+
+
+@dataclass(frozen=True)
+class TicketPage:
+    """One page of the console's ticket list."""
+
+    tickets: list[TicketSummary]
+    has_more: bool  # another page follows
+    assignees: tuple[str, ...]  # everyone who holds a ticket, for the assignee filter
 
 
 def _audit(session: Session, agent: AgentRef, subject_id: int | None, outcome: AuditOutcome,
@@ -71,10 +85,19 @@ def _audit(session: Session, agent: AgentRef, subject_id: int | None, outcome: A
                   record_type=record_type, outcome=outcome, action=action, reason=reason)
 
 
-def list_tickets(db: Database, agent: AgentRef, where: TicketFilter = TicketFilter(),
-                 limit: int = 50, offset: int = 0) -> list[TicketSummary]:
-    """Tickets matching the filter, most urgent resolution target first."""
-    query = select(Ticket)
+def _text_match(text: str) -> ColumnElement[bool]:
+    """A reference ("hr 12" finds HR-000012) or a fragment of the reference or subject."""
+    needle = text.strip()[:MAX_SEARCH]
+    matches = [Ticket.subject.icontains(needle, autoescape=True),
+               Ticket.reference.icontains(needle, autoescape=True)]
+    reference = normalise_reference(needle)
+    if reference:
+        matches.append(Ticket.reference == reference)
+    return or_(*matches)
+
+
+def _query(where: TicketFilter) -> Select[tuple[Ticket]]:
+    query = select(Ticket).options(selectinload(Ticket.requester))
     if where.statuses:
         query = query.where(Ticket.status.in_(where.statuses))
     if where.categories:
@@ -95,12 +118,36 @@ def list_tickets(db: Database, agent: AgentRef, where: TicketFilter = TicketFilt
     if where.reference:
         query = query.where(Ticket.reference == (normalise_reference(where.reference)
                                                  or where.reference))
-    query = (query.order_by(Ticket.resolution_due_at, Ticket.id)
-             .limit(max(1, min(limit, MAX_PAGE))).offset(max(0, offset)))
+    if where.text and where.text.strip():
+        query = query.where(_text_match(where.text))
+    return query.order_by(Ticket.resolution_due_at, Ticket.id)
+
+
+def _page_size(limit: int) -> int:
+    return max(1, min(limit, MAX_PAGE))
+
+
+def list_tickets(db: Database, agent: AgentRef, where: TicketFilter = TicketFilter(),
+                 limit: int = 50, offset: int = 0) -> list[TicketSummary]:
+    """Tickets matching the filter, most urgent resolution target first."""
+    query = _query(where).limit(_page_size(limit)).offset(max(0, offset))
     with db.unit_of_work() as session:
         tickets = session.scalars(query).all()
         _audit(session, agent, None, AuditOutcome.ALLOWED, record_type="ticket_list")
         return [summarise(t) for t in tickets]
+
+
+def ticket_page(db: Database, agent: AgentRef, where: TicketFilter = TicketFilter(),
+                limit: int = 50, offset: int = 0) -> TicketPage:
+    """`list_tickets` for the console's list: whether more follow, and who holds tickets."""
+    size = _page_size(limit)
+    with db.unit_of_work() as session:
+        tickets = session.scalars(_query(where).limit(size + 1).offset(max(0, offset))).all()
+        assignees = session.scalars(select(Ticket.assignee).where(Ticket.assignee.is_not(None))
+                                    .distinct().order_by(Ticket.assignee)).all()
+        _audit(session, agent, None, AuditOutcome.ALLOWED, record_type="ticket_list")
+        return TicketPage([summarise(t) for t in tickets[:size]], len(tickets) > size,
+                          tuple(a for a in assignees if a))
 
 
 def _load(session: Session, reference: str, lock: bool = False) -> Ticket:
@@ -145,6 +192,8 @@ def add_comment(db: Database, agent: AgentRef, reference: str, body: str,
     text = (body or "").strip()
     if not text:
         raise InvalidTicket("a comment needs some text")
+    if len(text) > MAX_COMMENT:
+        raise InvalidTicket(f"a comment can be at most {MAX_COMMENT} characters")
     moment = now or utcnow()
     with db.unit_of_work() as session:
         begin_write_transaction(session)
@@ -180,6 +229,56 @@ def assign(db: Database, agent: AgentRef, reference: str, assignee: str | None,
         session.add(TicketEvent(ticket_id=ticket.id, at=moment, kind=EventKind.ASSIGNED,
                                 actor_kind=ActorKind.AGENT, actor=agent.username))
         _audit(session, agent, ticket.requester_id, AuditOutcome.ALLOWED, "assign")
+        return summarise(ticket)
+
+
+def _shifted(policy: SlaPolicy, anchor: dt.datetime, due: dt.datetime, old: dt.timedelta,
+             new: dt.timedelta) -> dt.datetime:
+    """`due` moved by (new - old) working time, either way.
+
+    Measured from the ticket's creation, so whatever the due time already holds beyond the
+    old target (time spent waiting for the employee, a reopening) is kept.
+    """
+    spent = policy.calendar.working_time_between(anchor, as_utc(due))
+    return policy.calendar.add_working_time(anchor, max(dt.timedelta(0), spent - old + new))
+
+
+def set_priority(db: Database, agent: AgentRef, reference: str, priority: Priority,
+                 policy: SlaPolicy, now: dt.datetime | None = None) -> TicketSummary:
+    """Re-prioritise an unfinished ticket; its due times move by the difference in targets.
+
+    The history records it as an internal note (the employee is not told). A breach already
+    flagged stays flagged; a due time the new priority puts in the past is flagged at once.
+    """
+    moment = now or utcnow()
+    with db.unit_of_work() as session:
+        begin_write_transaction(session)
+        ticket = _load(session, reference, lock=True)
+        old = ticket.priority
+        if priority is old:
+            return summarise(ticket)
+        if ticket.status in FINISHED_STATUSES:
+            raise InvalidTicket("a resolved or closed ticket keeps its priority")
+        before, after = policy.targets[old], policy.targets[priority]
+        anchor = as_utc(ticket.created_at)
+        if ticket.first_responded_at is None:
+            ticket.response_due_at = _shifted(policy, anchor, ticket.response_due_at,
+                                              before.response, after.response)
+        ticket.resolution_due_at = _shifted(policy, anchor, ticket.resolution_due_at,
+                                            before.resolution, after.resolution)
+        ticket.priority = priority
+        ticket.updated_at = moment
+        policy.evaluate(ticket, moment)
+        note = TicketComment(
+            ticket_id=ticket.id, author_kind=ActorKind.AGENT, author_agent=agent.username,
+            visibility=Visibility.INTERNAL, created_at=moment,
+            body=f"Priority changed from {PRIORITY_TITLES[old]} to {PRIORITY_TITLES[priority]}.")
+        session.add(note)
+        session.flush()
+        session.add(TicketEvent(ticket_id=ticket.id, at=moment, kind=EventKind.COMMENTED,
+                                actor_kind=ActorKind.AGENT, actor=agent.username,
+                                comment_id=note.id))
+        _audit(session, agent, ticket.requester_id, AuditOutcome.ALLOWED, "priority")
         return summarise(ticket)
 
 

@@ -65,9 +65,11 @@ class TicketDetail:
 class HistoryEntry:
     at: dt.datetime
     kind: str
-    actor: str
+    actor: str  # an agent's username, or "employee:<id>"
     from_status: TicketStatus | None
     to_status: TicketStatus | None
+    actor_kind: ActorKind | None = None
+    visibility: Visibility | None = None  # of the comment, for "commented" entries
 
 
 @dataclass(frozen=True)
@@ -122,6 +124,7 @@ def for_requester(ticket: Ticket) -> TicketDetail:
 
 
 def for_agent(ticket: Ticket, events: list[TicketEvent]) -> AgentTicketDetail:
+    visibility = {c.id: c.visibility for c in ticket.comments}
     return AgentTicketDetail(
         summary=summarise(ticket),
         description=ticket.description,
@@ -129,5 +132,6 @@ def for_agent(ticket: Ticket, events: list[TicketEvent]) -> AgentTicketDetail:
         conversation_id=ticket.conversation_id,
         channel=ticket.channel,
         history=tuple(HistoryEntry(as_utc(e.at), e.kind.value, e.actor, e.from_status,
-                                   e.to_status) for e in events),
+                                   e.to_status, e.actor_kind, visibility.get(e.comment_id))
+                      for e in events),
     )

@@ -1,5 +1,6 @@
-"""axe-core on the chat page and the agent console: no serious or critical violations of
-WCAG 2.0/2.1/2.2 A and AA rules. The full axe results are saved in reports/browser/.
+"""axe-core on the chat page and the agent console (queue, conversation, ticket list, one
+ticket, a refused ticket form): no serious or critical violations of WCAG 2.0/2.1/2.2 A and AA
+rules. The full axe results are saved in reports/browser/.
 
 axe is injected with a script tag, which the pages' Content-Security-Policy forbids, so these
 contexts bypass CSP; the end-to-end test runs with it enforced. Every context signs out at the
@@ -70,9 +71,30 @@ def test_chat_page_and_console_have_no_serious_violations(browser: Browser, stac
 
     agent.get_by_role("button", name="Hand back to the assistant").click()
     expect(agent.locator("#handoff-state")).to_have_text("Ended: handed back to the assistant.")
+
+    check_ticket_pages(agent, found, reports)
     agent.get_by_role("button", name="Sign out").click()
     expect(agent.get_by_role("heading", name="Sign in to the agent console")).to_be_visible()
     assert found == {name: [] for name in found}, json.dumps(found, indent=2)
+
+
+def check_ticket_pages(agent: Page, found: dict[str, list[dict]], reports: Path) -> None:
+    """The ticket list, a ticket with a public reply and an internal note, and the same ticket
+    after a refused comment (the error shown, the typed text kept)."""
+    agent.get_by_role("navigation", name="Console").get_by_role("link", name="Tickets").click()
+    expect(agent.get_by_role("heading", name="Tickets", exact=True)).to_be_visible()
+    found["console-tickets"] = axe_violations(agent, "console-tickets", reports)
+    agent.get_by_label("Reference or subject").fill("flexi balance")  # demo-1: both comments
+    agent.get_by_role("button", name="Apply filters").click()
+    agent.get_by_role("row").filter(has_text="flexi balance").get_by_role("link").click()
+    expect(agent.locator(".entry--note")).to_contain_text("never shown to the employee")
+    found["console-ticket"] = axe_violations(agent, "console-ticket", reports)
+    agent.get_by_label("Add a comment").fill("   ")  # satisfies `required`; the server refuses
+    agent.get_by_label("Agents only: an internal note").check()
+    agent.get_by_role("button", name="Add comment").click()
+    expect(agent.get_by_role("alert")).to_have_text("Not added: write the comment first.")
+    found["console-ticket-refused"] = axe_violations(agent, "console-ticket-refused", reports)
+    agent.screenshot(path=str(reports / "10-console-ticket-axe.png"), full_page=True)
 
 
 def test_the_development_sign_in_form_works_in_a_browser(browser: Browser, stack: Stack) -> None:

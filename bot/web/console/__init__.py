@@ -5,6 +5,9 @@ Routes:
     GET  /console                          the queue by skill, live (SSE /console/stream)
     GET  /console/handoffs/{id}            one conversation, live (SSE .../stream)
     POST /console/handoffs/{id}/claim|reply|note|transfer|handback|ticket
+    GET  /console/tickets                  tickets, filtered (ticket_pages.py)
+    GET  /console/tickets/{reference}      one ticket: description, comments, history, forms
+    POST /console/tickets/{reference}/status|assign|priority|comment   (ticket_commands.py)
     GET  /api/events                       the employee's pushed messages (SSE)
     POST /internal/widget/push             Rasa's widget output channel (HMAC-signed)
     GET  /console/static/...               console.css, console.js
@@ -29,7 +32,7 @@ from bot.tickets.sla import policy_from_settings
 from ..keys import DATABASE, SETTINGS
 from ..rasa_api import RasaApi
 from ..rasa_client import RasaError, new_client_session
-from . import commands, pages, push, streams
+from . import commands, pages, push, streams, ticket_commands, ticket_pages
 from .hub import Hub, run_poller
 from .keys import HUB, RASA_API, TICKET_POLICY
 
@@ -98,6 +101,10 @@ def setup(app: web.Application) -> None:
     router.add_get("/console/handoffs/{handoff_id}/stream", streams.conversation_stream)
     for name in ("claim", "reply", "note", "transfer", "handback", "ticket"):
         router.add_post(f"/console/handoffs/{{handoff_id}}/{name}", getattr(commands, name))
+    router.add_get("/console/tickets", ticket_pages.ticket_list)
+    router.add_get("/console/tickets/{reference}", ticket_pages.ticket)
+    for name in ("status", "assign", "priority", "comment"):
+        router.add_post(f"/console/tickets/{{reference}}/{name}", getattr(ticket_commands, name))
     router.add_get("/api/events", streams.widget_events)
     router.add_post("/internal/widget/push", push.receive)
     router.add_static("/console/static/", STATIC_DIR, show_index=False, follow_symlinks=False)

@@ -59,13 +59,28 @@ def team(skill: ServiceLine) -> str:
     return name[0].upper() + name[1:]
 
 
+NAVIGATION = (("conversations", "/console", "Conversations"),
+              ("tickets", "/console/tickets", "Tickets"))
+
+
+def navigation(section: str) -> Safe:
+    current = ' aria-current="page"'
+    links = "".join(
+        f'<li><a href="{href}"{current if name == section else ""}>{label}</a></li>'
+        for name, href, label in NAVIGATION)
+    return Safe('<nav class="container console-container console-nav" aria-label="Console">'
+                f"<ul>{links}</ul></nav>")
+
+
 def page(title: str, body: Safe, agent: ConsoleAgent | None, csrf: str = "",
-         status: int = 200) -> web.Response:
-    account = Safe("")
+         status: int = 200, section: str = "conversations") -> web.Response:
+    account = nav = Safe("")
     if agent is not None:
         skills = ", ".join(team(s) for s in sorted(agent.skills, key=lambda s: s.value))
         account = render("account.html", agent_name=agent.display_name, skills=skills, csrf=csrf)
-    document = render("layout.html", title=title, csrf=csrf, account=account, body=body)
+        nav = navigation(section)
+    document = render("layout.html", title=title, csrf=csrf, account=account, nav=nav,
+                      body=body)
     return web.Response(text=document, content_type="text/html", charset="utf-8",
                         status=status)
 
@@ -234,8 +249,8 @@ def tickets_fragment(tickets: list[TicketSummary]) -> Safe:
     if not tickets:
         return Safe("<p>None.</p>")
     items = "".join(
-        f"<li>{escape(t.reference)}: {escape(t.subject)} ({escape(t.status.value)})</li>"
-        for t in tickets)
+        f'<li><a href="/console/tickets/{escape(t.reference)}">{escape(t.reference)}</a>: '
+        f"{escape(t.subject)} ({escape(t.status.value)})</li>" for t in tickets)
     return Safe(f'<ul class="tickets">{items}</ul>')
 
 
