@@ -1,13 +1,16 @@
 """`python -m benchmarks`: start the stack, load it at several concurrency levels, report.
 
 Run through `make bench`, which trains the models first. Everything runs on loopback with
-throwaway databases; every loop is bounded in time and in message count.
+throwaway databases (SQLite files, or with `--production` PostgreSQL databases dropped
+afterwards); every loop is bounded in time and in message count. Prints the results as Markdown
+tables with the targets of issue 8; writes reports/bench/results.json and a plot.
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
 import datetime as dt
+import os
 import subprocess
 import sys
 import tempfile
@@ -20,11 +23,15 @@ from bot.storage.models import ChannelIdentity, Employee
 from connectors.principal import conversation_id
 from scripts.stack_process import ROOT, StackProcess
 
-from . import driver, report
+from . import driver, production, report
 from .scenario import LABELLED
 
 RASA_PYTHON = ROOT / ".venv" / "rasa" / "bin" / "python"
 STOCK_CONFIG = "rasa/cli/initial_project/config.yml"
+# An employee reads each answer and types the next message: one second is brisk (people take
+# several). With no pause, 16 conversations keep 16 messages queued at all times, and p95 at 16
+# could only reach 300 ms at ~80 messages a second, the bare NLU's own maximum here.
+THINK_SECONDS = 1.0
 
 
 def provision_subjects(database_url: str, level: int, count: int) -> list[str]:
@@ -60,26 +67,56 @@ def stock_model() -> str:
     ).stdout.strip().splitlines()[-1]
 
 
-async def measure(stack: StackProcess, levels: list[int], seconds: float,
-                  max_messages: int) -> dict[str, Any]:
+async def lost_or_reordered(stack: StackProcess, sent: dict[str, list[str]]) -> int:
+    """Conversations whose stored user messages differ from what was sent, in order."""
     token = stack.env["RASA_AUTH_TOKEN"]
-    await driver.run_conversations(stack.web, provision_subjects(stack.database_url, 0, 2),
-                                   seconds=3, max_messages=30)  # warm-up
+    lost = 0
+    for subject, texts in sent.items():
+        stored = await driver.user_texts_in_tracker(
+            stack.rasa, token, conversation_id("widget", DEMO_WIDGET_ISSUER, subject))
+        lost += stored != texts
+    return lost
+
+
+def cpu_now(stack: StackProcess) -> dict[str, float]:
+    return {name: report.cpu_seconds(pid) for name, pid in stack.pids().items()}
+
+
+async def measure_level(stack: StackProcess, level: int, seconds: float, max_messages: int,
+                        think_seconds: float) -> tuple[dict[str, Any], dict[str, Any], int]:
+    """End-to-end conversations, then the bare parse, at one concurrency level."""
+    subjects = provision_subjects(stack.database_url, level,
+                                  driver.identities_needed(level, max_messages))
+    cpu_before = cpu_now(stack)
+    result = await driver.run_conversations(stack.web, subjects, level, seconds, max_messages,
+                                            think_seconds)
+    end_to_end = report.summarise(result)
+    end_to_end["cpu_ms_per_message"] = report.cpu_ms_per_message(
+        cpu_before, cpu_now(stack), result.messages)
+    lost = await lost_or_reordered(stack, result.sent)
+    end_to_end["conversations"] = len(result.sent)
+    end_to_end["conversations_lost_or_reordered"] = lost
+    print(f"  end-to-end c={level}: {end_to_end}", flush=True)
+    token = stack.env["RASA_AUTH_TOKEN"]
+    parse = report.summarise(await driver.run_parse(
+        stack.rasa, token, level, seconds / 2, max_messages))
+    print(f"  /model/parse c={level}: {parse}", flush=True)
+    return end_to_end, parse, lost
+
+
+async def measure(stack: StackProcess, levels: list[int], seconds: float,
+                  max_messages: int, think_seconds: float) -> dict[str, Any]:
+    warm_up = provision_subjects(stack.database_url, 0, driver.identities_needed(2, 30))
+    await driver.run_conversations(stack.web, warm_up, 2, seconds=3, max_messages=30)
     end_to_end, parse, lost = [], [], 0
     for level in levels:
-        subjects = provision_subjects(stack.database_url, level, level)
-        result = await driver.run_conversations(stack.web, subjects, seconds, max_messages)
-        for subject, sent in result.sent.items():
-            stored = await driver.user_texts_in_tracker(
-                stack.rasa, token, conversation_id("widget", DEMO_WIDGET_ISSUER, subject))
-            lost += stored != sent
-        end_to_end.append(report.summarise(result))
-        print(f"  end-to-end c={level}: {end_to_end[-1]}", flush=True)
-        parse.append(report.summarise(await driver.run_parse(
-            stack.rasa, token, level, seconds / 2, max_messages)))
-        print(f"  /model/parse c={level}: {parse[-1]}", flush=True)
+        level_result, parse_result, level_lost = await measure_level(
+            stack, level, seconds, max_messages, think_seconds)
+        end_to_end.append(level_result)
+        parse.append(parse_result)
+        lost += level_lost
     texts, expected = zip(*LABELLED)
-    predicted = await driver.parse_intents(stack.rasa, token, list(texts))
+    predicted = await driver.parse_intents(stack.rasa, stack.env["RASA_AUTH_TOKEN"], list(texts))
     accuracy = sum(p == e for p, e in zip(predicted, expected)) / len(expected)
     memory = {name: report.rss_megabytes(pid) for name, pid in stack.pids().items()}
     return {"end_to_end": end_to_end, "parse": parse, "conversations_out_of_order": lost,
@@ -87,15 +124,18 @@ async def measure(stack: StackProcess, levels: list[int], seconds: float,
 
 
 def run_stack(model: str, levels: list[int], seconds: float, max_messages: int,
-              extra_env: dict[str, str]) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="bench-") as workdir:
-        stack = StackProcess(Path(workdir), model, extra_env)
+              think_seconds: float, use_production: bool) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="bench-") as workdir, \
+            production.stores(use_production) as stores:
+        stack = StackProcess(Path(workdir), model, production.environment(stores))
         stack.setup_database()
         stack.start()
         try:
-            return asyncio.run(measure(stack, levels, seconds, max_messages))
+            measured = asyncio.run(measure(stack, levels, seconds, max_messages, think_seconds))
         finally:
             stack.stop()
+    measured["topology"] = "production" if use_production else "embedded"
+    return measured
 
 
 def ratios(ours: dict[str, Any], stock: dict[str, Any]) -> dict[str, Any]:
@@ -116,25 +156,42 @@ def main() -> int:
     parser.add_argument("--levels", default="1,4,16,64")
     parser.add_argument("--seconds", type=float, default=20.0, help="per level")
     parser.add_argument("--max-messages", type=int, default=3000, help="per level")
+    parser.add_argument("--think-seconds", type=float, default=THINK_SECONDS,
+                        help="an employee's pause between an answer and their next message "
+                             "(0: full-speed closed loop, a capacity test)")
     parser.add_argument("--no-stock", action="store_true", help="skip the stock-Rasa comparison")
+    parser.add_argument("--production", action="store_true",
+                        help="PostgreSQL (127.0.0.1:5432, throwaway databases) for the helpdesk "
+                             "and the tracker store, Redis lock store, two Rasa workers")
     parser.add_argument("--out", type=Path, default=ROOT / "reports" / "bench")
     args = parser.parse_args()
     levels = [int(level) for level in args.levels.split(",")]
     args.out.mkdir(parents=True, exist_ok=True)
     ours_model = (ROOT / "models" / "current.txt").read_text().strip()
+    load_before = os.getloadavg()
+    print(f"load average before: {load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f}"
+          f" on {os.cpu_count()} cores", flush=True)
     runs: dict[str, dict[str, Any]] = {}
     print(f"ours: {ours_model}", flush=True)
-    runs["ours"] = run_stack(ours_model, levels, args.seconds, args.max_messages, {})
+    runs["ours"] = run_stack(ours_model, levels, args.seconds, args.max_messages,
+                             args.think_seconds, args.production)
     if not args.no_stock:
         model = stock_model()
         print(f"stock: {model}", flush=True)
-        runs["stock"] = run_stack(model, levels, args.seconds, args.max_messages, {})
-    result: dict[str, Any] = {"when": dt.datetime.now(dt.timezone.utc).isoformat(),
-                              "levels": levels, "seconds_per_level": args.seconds, **runs}
+        runs["stock"] = run_stack(model, levels, args.seconds, args.max_messages,
+                                  args.think_seconds, args.production)
+    result: dict[str, Any] = {
+        "when": dt.datetime.now(dt.timezone.utc).isoformat(), "levels": levels,
+        "seconds_per_level": args.seconds, "think_seconds": args.think_seconds,
+        "cores": os.cpu_count(),
+        "load_average_before": [round(x, 2) for x in load_before],
+        "load_average_after": [round(x, 2) for x in os.getloadavg()], **runs}
     if "stock" in runs:
         result["ratios"] = ratios(runs["ours"], runs["stock"])
+    result["targets"] = report.targets(runs["ours"])
     report.write_json(args.out / "results.json", result)
     report.plot(args.out / "latency_throughput.png", runs)
+    print(report.table(result))
     print(f"wrote {args.out / 'results.json'} and {args.out / 'latency_throughput.png'}")
     return 0
 

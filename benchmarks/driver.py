@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import aiohttp
 
-from .scenario import CONVERSATION
+from .scenario import CONVERSATION, Turn
 
 
 @dataclass
@@ -33,43 +34,74 @@ async def _sign_in(http: aiohttp.ClientSession, web: str, subject: str) -> None:
             raise RuntimeError(f"sign-in failed for {subject}: {response.status}")
 
 
-async def _employee(web: str, subject: str, deadline: float, budget: list[int],
-                    result: LevelResult) -> None:
+async def _send(http: aiohttp.ClientSession, web: str, turn: Turn,
+                result: LevelResult) -> None:
+    """One message: its latency when answered, or an error; a wrong answer is counted too."""
+    started = time.perf_counter()
+    try:
+        async with http.post(f"{web}/api/messages", json={"text": turn.text},
+                             headers={"Origin": web}) as response:
+            body = await response.json()
+            ok = response.status == 200
+    except (aiohttp.ClientError, asyncio.TimeoutError, ValueError):
+        ok, body = False, {}
+    elapsed = (time.perf_counter() - started) * 1000
+    if not ok:
+        result.errors += 1
+        return
+    result.latencies_ms.append(elapsed)
+    replies = [m.get("text", "") for m in body.get("messages", [])]
+    if not turn.answered(replies):
+        result.wrong_answers += 1
+
+
+async def _conversation(web: str, subject: str, deadline: float, budget: list[int],
+                        think_seconds: float, result: LevelResult) -> None:
+    """One employee signs in and goes through CONVERSATION once (or until the level ends),
+    pausing `think_seconds` after each answer to read it and type the next message."""
     jar = aiohttp.CookieJar(unsafe=True)  # cookies for 127.0.0.1
     async with aiohttp.ClientSession(cookie_jar=jar) as http:
         await _sign_in(http, web, subject)
         sent = result.sent.setdefault(subject, [])
-        turn_index = 0
-        while time.monotonic() < deadline and budget[0] > 0:
+        for number, turn in enumerate(CONVERSATION):
+            if number and think_seconds:
+                await asyncio.sleep(think_seconds)  # the simulated employee's pace, not a sync
+            if time.monotonic() >= deadline or budget[0] <= 0:
+                return
             budget[0] -= 1
-            turn = CONVERSATION[turn_index % len(CONVERSATION)]
-            turn_index += 1
-            started = time.perf_counter()
-            try:
-                async with http.post(f"{web}/api/messages", json={"text": turn.text},
-                                     headers={"Origin": web}) as response:
-                    body = await response.json()
-                    ok = response.status == 200
-            except (aiohttp.ClientError, asyncio.TimeoutError):
-                ok, body = False, {}
-            elapsed = (time.perf_counter() - started) * 1000
             sent.append(turn.text)
-            if not ok:
-                result.errors += 1
-                continue
-            result.latencies_ms.append(elapsed)
-            replies = [m.get("text", "") for m in body.get("messages", [])]
-            if not turn.answered(replies):
-                result.wrong_answers += 1
+            await _send(http, web, turn, result)
 
 
-async def run_conversations(web: str, subjects: list[str], seconds: float,
-                            max_messages: int) -> LevelResult:
-    """`len(subjects)` employees in parallel, each going round CONVERSATION, bounded twice."""
-    result = LevelResult(concurrency=len(subjects))
+async def _employees(web: str, subjects: Iterator[str], deadline: float, budget: list[int],
+                     think_seconds: float, result: LevelResult) -> None:
+    """One concurrent slot: conversation after conversation, each by a new employee."""
+    while time.monotonic() < deadline and budget[0] > 0:
+        subject = next(subjects, None)
+        if subject is None:
+            raise RuntimeError("not enough benchmark identities were provisioned")
+        await _conversation(web, subject, deadline, budget, think_seconds, result)
+
+
+def identities_needed(concurrency: int, max_messages: int) -> int:
+    """Enough identities for every conversation a level can start."""
+    return concurrency + max_messages // len(CONVERSATION) + 1
+
+
+async def run_conversations(web: str, subjects: list[str], concurrency: int, seconds: float,
+                            max_messages: int, think_seconds: float = 0.0) -> LevelResult:
+    """`concurrency` conversations at a time, each a new employee, bounded in time and count.
+
+    `think_seconds` = 0 is a closed loop at full speed: each employee sends the next message
+    the moment the answer arrives, so the level measures capacity, and latency is at least
+    concurrency / throughput (Little's law).
+    """
+    result = LevelResult(concurrency=concurrency)
     budget = [max_messages]
+    pool = iter(subjects)
     began = time.monotonic()
-    await asyncio.gather(*(_employee(web, s, began + seconds, budget, result) for s in subjects))
+    await asyncio.gather(*(_employees(web, pool, began + seconds, budget, think_seconds, result)
+                           for _ in range(concurrency)))
     result.seconds = time.monotonic() - began
     return result
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -27,22 +28,53 @@ def summarise(result: LevelResult) -> dict[str, Any]:
     }
 
 
-def rss_megabytes(pid: int) -> float:
-    """Resident memory of a process and all its descendants (Sanic forks workers)."""
-    total_kb = 0
-    pending = [pid]
+def process_tree(pid: int) -> list[int]:
+    """A process and all its descendants (Sanic and rasa-sdk fork workers)."""
+    found, pending = [], [pid]
     while pending:
         current = pending.pop()
+        try:
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending.extend(int(child) for child in (task / "children").read_text().split())
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        found.append(current)
+    return found
+
+
+def rss_megabytes(pid: int) -> float:
+    """Resident memory of a process and all its descendants."""
+    total_kb = 0
+    for current in process_tree(pid):
         try:
             status = Path(f"/proc/{current}/status").read_text()
             total_kb += int(next(line.split()[1] for line in status.splitlines()
                                  if line.startswith("VmRSS:")))
-            for task in Path(f"/proc/{current}/task").iterdir():
-                children = (task / "children").read_text().split()
-                pending.extend(int(child) for child in children)
         except (FileNotFoundError, StopIteration, ProcessLookupError):
             continue
     return round(total_kb / 1024, 1)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time used so far by a process and its descendants.
+
+    CPU time, unlike wall time, says which process a message costs, whatever else the
+    machine is running; per message it is comparable between runs on a busy machine.
+    """
+    ticks = 0
+    for current in process_tree(pid):
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_ms_per_message(before: dict[str, float], after: dict[str, float],
+                       messages: int) -> dict[str, float]:
+    return {name: round(1000 * (after[name] - before[name]) / messages, 1) if messages else 0.0
+            for name in after}
 
 
 def write_json(path: Path, report: dict[str, Any]) -> None:
@@ -75,3 +107,63 @@ def plot(path: Path, runs: dict[str, dict[str, Any]]) -> None:
     throughput_axis.set_title("throughput")
     figure.tight_layout()
     figure.savefig(path, dpi=110)
+
+
+def _level(run: dict[str, Any], key: str, concurrency: int) -> dict[str, Any] | None:
+    return next((level for level in run[key] if level["concurrency"] == concurrency), None)
+
+
+def targets(run: dict[str, Any]) -> dict[str, Any]:
+    """Issue 8's three targets, each with the measured figure (None: level not run)."""
+    verdicts: dict[str, Any] = {}
+    at_16 = _level(run, "end_to_end", 16)
+    if at_16:
+        verdicts["p95_ms_at_16_le_300_zero_errors"] = {
+            "measured": at_16["p95_ms"], "errors": at_16["errors"],
+            "met": at_16["p95_ms"] <= 300 and at_16["errors"] == 0}
+    at_64 = _level(run, "end_to_end", 64)
+    if at_64:
+        verdicts["msg_per_s_at_64_ge_40_zero_errors_none_lost"] = {
+            "measured": at_64["messages_per_second"], "errors": at_64["errors"],
+            "lost_or_reordered": at_64["conversations_lost_or_reordered"],
+            "met": at_64["messages_per_second"] >= 40 and at_64["errors"] == 0
+            and at_64["conversations_lost_or_reordered"] == 0}
+    at_1, parse_1 = _level(run, "end_to_end", 1), _level(run, "parse", 1)
+    if at_1 and parse_1:
+        ratio = at_1["p50_ms"] / parse_1["p50_ms"] if parse_1["p50_ms"] else float("inf")
+        verdicts["p50_at_1_le_2x_parse_p50"] = {
+            "measured_ratio": round(ratio, 2), "end_to_end_p50_ms": at_1["p50_ms"],
+            "parse_p50_ms": parse_1["p50_ms"], "met": ratio <= 2.0}
+    return verdicts
+
+
+def table(result: dict[str, Any]) -> str:
+    """The results as Markdown tables, ready for docs/performance.md."""
+    lines = [f"load average before/after: {result['load_average_before']} / "
+             f"{result['load_average_after']} ({result['cores']} cores)"]
+    for name in ("ours", "stock"):
+        run = result.get(name)
+        if not run:
+            continue
+        lines += ["", f"{name} ({run['topology']}), {result['seconds_per_level']:.0f} s per level, "
+                      f"{result['think_seconds']} s think time:",
+                  "| concurrency | msg/s | p50 ms | p95 ms | p99 ms | max ms | errors | wrong "
+                  "| lost/reordered | parse p50 ms | parse msg/s | CPU ms/msg (rasa / actions / "
+                  "web) |",
+                  "| --- " * 12 + "|"]
+        for level, parse in zip(run["end_to_end"], run["parse"]):
+            cpu = level.get("cpu_ms_per_message", {})
+            lines.append(
+                f"| {level['concurrency']} | {level['messages_per_second']} | {level['p50_ms']} "
+                f"| {level['p95_ms']} | {level['p99_ms']} | {level['max_ms']} "
+                f"| {level['errors']} | {level['wrong_answers']} "
+                f"| {level.get('conversations_lost_or_reordered', '')} | {parse['p50_ms']} "
+                f"| {parse['messages_per_second']} | {cpu.get('rasa', '')} / "
+                f"{cpu.get('action server', '')} / {cpu.get('web app', '')} |")
+        lines.append(f"intent accuracy {run['intent_accuracy']}; resident MB {run['rss_mb']}")
+    if "ratios" in result:
+        lines += ["", f"ours / stock: {result['ratios']}"]
+    lines += ["", "targets (issue 8):"]
+    lines += [f"  {'MET   ' if v['met'] else 'MISSED'} {k}: {v}"
+              for k, v in result["targets"].items()]
+    return "\n".join(lines)

@@ -13,11 +13,20 @@ class Turn:
         return bool(replies) and replies[0].startswith(self.expect_prefix)
 
 
-# A realistic mix: small talk, a question answered from the caller's records, help, rejection.
-# Form turns and ticket creation join when those features land (issues 3 and 5).
+# One employee's conversation, start to end: small talk, a question answered from the caller's
+# records, a form (the ticket form: description, suggested priority, confirmation) that creates a
+# ticket, help, an out-of-scope question, a second records question, thanks. Every turn's answer
+# is independent of the date (a leave booking's is not: "next Friday" may be a bank holiday).
+# Each simulated employee has this conversation, then a new employee starts a new one: the
+# conversation never grows past these turns, as a real one ends (the baseline of
+# docs/performance.md instead looped one employee's conversation for the whole level).
 CONVERSATION = (
     Turn("hello", "Hello!"),
     Turn("how much leave do I have left?", "You have "),
+    Turn("I need to raise a query about my payslip", "Please describe your query"),
+    Turn("my overtime from October is missing from my payslip", "I'd suggest high priority"),
+    Turn("yes", "I'll raise a high priority query"),
+    Turn("yes, go ahead", "Done. Your query is logged as PAY-"),
     Turn("what can you do?", "I can "),
     Turn("what's the weather like in Leeds?", "Sorry, that isn't"),
     Turn("how many days holiday have I got left", "You have "),

@@ -3,8 +3,13 @@
 Passing --auth-token / --jwt-secret here, inside the process, keeps them out of the process
 list (`ps`) where a command-line argument would show them. Run with the Rasa runtime's Python.
 Environment: RASA_AUTH_TOKEN, RASA_JWT_SECRET (required), RASA_MODEL, RASA_INTERFACE
-(default 127.0.0.1), RASA_PORT (default 5005), plus everything endpoints.yml and
+(default 127.0.0.1), RASA_PORT (default 5005), SANIC_WORKERS (Rasa's own: worker processes,
+more than one only with the Redis lock store), plus everything endpoints.yml and
 credentials.yml reference.
+
+Before Rasa starts, `rasa_runtime.hot_path` patches five of its methods that recompute what does
+not change (a schema checked on every action call, TED predictions, matching rules, dialogue
+states, the domain's JSON): docs/performance.md.
 """
 from __future__ import annotations
 
@@ -25,14 +30,20 @@ def main() -> None:
         "--enable-api",
         "--interface", os.environ.get("RASA_INTERFACE", "127.0.0.1"),
         "--port", os.environ.get("RASA_PORT", "5005"),
-        "--auth-token", required("RASA_AUTH_TOKEN"),
-        "--jwt-secret", required("RASA_JWT_SECRET"),
+        # "--option=value": a generated secret may start with "-", which argparse would
+        # otherwise read as the next option (Rasa then refuses to start).
+        f"--auth-token={required('RASA_AUTH_TOKEN')}",
+        f"--jwt-secret={required('RASA_JWT_SECRET')}",
         "--credentials", "credentials.yml",
         "--endpoints", "endpoints.yml",
         "--model", os.environ.get("RASA_MODEL", "models"),
     ]
     sys.argv = arguments
     from rasa.__main__ import main as rasa_main
+
+    from rasa_runtime import hot_path
+
+    hot_path.install()
 
     rasa_main()
 

@@ -15,11 +15,13 @@ import json
 import os
 import secrets
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,6 +103,25 @@ def stack_environment(dev_signin: bool) -> dict[str, str]:
     return env
 
 
+def use_sqlite_write_ahead_log(database_url: str) -> None:
+    """Put an embedded (SQLite) helpdesk database into WAL mode; a no-op for other databases.
+
+    The action server, the web app and the ticket worker write the same file at once. In
+    SQLite's default rollback-journal mode a writer blocks every reader and each commit syncs
+    the disk several times; under load the writers queue on the busy timeout (seconds of tail
+    latency). WAL lets readers go on during a write and syncs once per commit. The mode is
+    stored in the file, so it holds for every process that opens it.
+    """
+    prefix = "sqlite:///"
+    if not database_url.startswith(prefix):
+        return
+    path = Path(database_url[len(prefix):].split("?", 1)[0])
+    if not path.is_file():
+        return  # not created yet: `python -m bot.cli setup` creates it
+    with closing(sqlite3.connect(path)) as connection:
+        connection.execute("PRAGMA journal_mode=WAL")
+
+
 def children(env: dict[str, str], model: str) -> list[Child]:
     services_python = str(ROOT / ".venv" / "services" / "bin" / "python")
     rasa_python = str(ROOT / ".venv" / "rasa" / "bin" / "python")
@@ -167,6 +188,7 @@ def main() -> int:
     args = parser.parse_args()
     model = args.model or (ROOT / "models" / "current.txt").read_text().strip()
     env = stack_environment(args.dev_signin)
+    use_sqlite_write_ahead_log(env["HELPDESK_DATABASE_URL"])
     started: list[Child] = []
 
     def on_signal(signum: int, _frame: object) -> None:

@@ -1,0 +1,306 @@
+"""Speed-ups of Rasa 3.6's message loop that change no result, only what is recomputed.
+
+Found with py-spy on the running server (docs/performance.md):
+
+1. `RemoteAction._validate_action_result` calls `jsonschema.validate(result, schema)`, which
+   first checks the *schema* against the JSON Schema meta-schema (draft 2020-12, `$dynamicRef`
+   resolution through urllib) on every action call: 16 % of the Rasa process's CPU at 16
+   conversations, 36 % when the conversation has a form (several action calls a message). The schema is a constant, so it is checked once here and a prepared validator
+   validates each result: same validator class, same errors, same message suffix.
+
+2. `TEDPolicy.predict_action_probabilities` runs the TensorFlow model for every prediction,
+   two or more per user message (the next action, then `action_listen`): 15-22 % of the CPU. Its
+   output is a pure function of the featurised dialogue states of the last `max_history` turns
+   (intents, entity names, featurised slots, active loop, previous action). This memoises the
+   prediction per model instance, keyed by exactly those states, in a bounded LRU. It stays off
+   when the model uses message text as a feature (end-to-end TED), whose input the states do not
+   capture; predictions carrying events (entities from text) are never cached.
+
+3. `RulePolicy._get_possible_keys` filters every rule against every turn of the conversation,
+   though a rule can only fail on its own last few turns: 11 % of the CPU once TED was
+   memoised, and growing with the conversation's length. This stops at the longest rule's length (the turns further back
+   cannot change the answer) and memoises the answer by those turns' states.
+
+4. `DialogueStateTracker.past_states` replays the whole conversation to list its dialogue
+   states, and each policy asks for them again for the same tracker (memoization, rules
+   several times, TED): 10 % of the CPU, growing with the conversation's length. This keeps
+   the answer on the tracker until an event is added, and hands each caller its own copy
+   (callers edit the states they get).
+
+5. Every action call sends the whole domain (selective domain must stay off for rasa-sdk
+   3.21) and aiohttp encodes it to JSON again each time: 4 % of the CPU. The domain is a
+   constant object (`Domain.as_dict()` returns the same dict), so its JSON is encoded once and
+   spliced into each request body: the same JSON document, the domain key last.
+
+All five patch Rasa internals, so `install()` checks the Rasa version they were written
+against and refuses any other. `tests/rasa_stores/test_hot_path.py` checks that each gives
+what the code it replaces gives.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections import OrderedDict
+from typing import Any, Dict, List, Optional, Set, Text
+
+logger = logging.getLogger(__name__)
+
+RASA_VERSION = "3.6.21"
+TED_CACHE_SIZE = 4096
+RULE_CACHE_SIZE = 4096
+_CACHE_ATTRIBUTE = "_helpdesk_prediction_cache"
+_RULE_CACHE_ATTRIBUTE = "_helpdesk_rule_key_cache"
+_RULE_LENGTHS_ATTRIBUTE = "_helpdesk_rule_lengths"
+_STATES_ATTRIBUTE = "_helpdesk_past_states"
+_installed = False
+ORIGINALS: Dict[Text, Any] = {}  # the replaced functions, for the equivalence tests
+
+
+class UnsupportedRasaVersion(RuntimeError):
+    """The patches were written against another Rasa version's internals."""
+
+
+# --- 1. the action server's answer, validated against a schema checked once ------------------
+
+_validator_lock = threading.Lock()
+_action_result_validator: Any = None
+
+
+def action_result_validator() -> Any:
+    """What `jsonschema.validate` builds on every call, built (and its schema checked) once."""
+    global _action_result_validator
+    with _validator_lock:
+        if _action_result_validator is None:
+            from jsonschema.validators import validator_for
+            from rasa.core.actions.action import RemoteAction
+
+            schema = RemoteAction.action_response_format_spec()
+            validator_class = validator_for(schema)
+            validator_class.check_schema(schema)
+            _action_result_validator = validator_class(schema)
+        return _action_result_validator
+
+
+def validate_action_result(self: Any, result: Dict[Text, Any]) -> bool:
+    """`RemoteAction._validate_action_result`, without re-checking the constant schema."""
+    from jsonschema import ValidationError, exceptions
+    from rasa.shared.constants import DOCS_BASE_URL
+
+    error = exceptions.best_match(action_result_validator().iter_errors(result))
+    if error is None:
+        return True
+    if not isinstance(error, ValidationError):  # pragma: no cover - best_match returns these
+        raise error
+    error.message += (
+        f". Failed to validate Action server response from API, "
+        f"make sure your response from the Action endpoint is valid. "
+        f"For more information about the format visit "
+        f"{DOCS_BASE_URL}/custom-actions"
+    )
+    raise error
+
+
+# --- 2. TED's prediction, memoised by the dialogue states it is computed from ---------------
+
+
+def prediction_key(policy: Any, tracker: Any, domain: Any,
+                   rule_only_data: Optional[Dict[Text, Any]]) -> Optional[str]:
+    """The states TED featurises for this prediction, as a string; None when not cacheable."""
+    from rasa.shared.nlu.constants import TEXT
+
+    if TEXT in policy.fake_features:  # end-to-end TED also reads the message text
+        return None
+    states = policy._prediction_states(
+        tracker, domain, use_text_for_last_user_input=policy.only_e2e,
+        rule_only_data=rule_only_data)
+    return json.dumps(states, sort_keys=True, default=list)
+
+
+def _copy_prediction(prediction: Any) -> Any:
+    """A fresh PolicyPrediction: the ensemble edits `probabilities` in place."""
+    from rasa.core.policies.policy import PolicyPrediction
+
+    return PolicyPrediction(
+        list(prediction.probabilities),
+        prediction.policy_name,
+        prediction.policy_priority,
+        events=list(prediction.events),
+        optional_events=list(prediction.optional_events),
+        is_end_to_end_prediction=prediction.is_end_to_end_prediction,
+        is_no_user_prediction=prediction.is_no_user_prediction,
+        diagnostic_data=prediction.diagnostic_data,
+        hide_rule_turn=prediction.hide_rule_turn,
+        action_metadata=prediction.action_metadata,
+    )
+
+
+def memoised_ted_prediction(original: Any) -> Any:
+    """Wrap `TEDPolicy.predict_action_probabilities` with a per-model LRU of predictions."""
+
+    def predict_action_probabilities(
+        self: Any, tracker: Any, domain: Any,
+        rule_only_data: Optional[Dict[Text, Any]] = None,
+        precomputations: Any = None, **kwargs: Any,
+    ) -> Any:
+        key = None if self.model is None else prediction_key(self, tracker, domain,
+                                                              rule_only_data)
+        cache: OrderedDict = self.__dict__.setdefault(_CACHE_ATTRIBUTE, OrderedDict())
+        if key is not None and key in cache:
+            cache.move_to_end(key)
+            return _copy_prediction(cache[key])
+        prediction = original(self, tracker, domain, rule_only_data=rule_only_data,
+                              precomputations=precomputations, **kwargs)
+        if key is not None and not prediction.events and not prediction.optional_events:
+            cache[key] = _copy_prediction(prediction)
+            if len(cache) > TED_CACHE_SIZE:
+                cache.popitem(last=False)
+        return prediction
+
+    predict_action_probabilities.__wrapped__ = original  # type: ignore[attr-defined]
+    predict_action_probabilities.__doc__ = original.__doc__
+    return predict_action_probabilities
+
+
+# --- 3. the rules that match, from the turns that can matter --------------------------------
+
+
+def _rule_lengths(policy: Any, lookup: Dict[Text, Text]) -> Dict[Text, int]:
+    """Turns per rule key of one lookup table (constant for the model), computed once."""
+    per_lookup = policy.__dict__.setdefault(_RULE_LENGTHS_ATTRIBUTE, {})
+    lengths = per_lookup.get(id(lookup))
+    if lengths is None:
+        lengths = {key: len(json.loads(key)) for key in lookup}
+        per_lookup[id(lookup)] = lengths
+    return lengths
+
+
+def possible_rule_keys(self: Any, lookup: Dict[Text, Text], states: List[Any]) -> Set[Text]:
+    """`RulePolicy._get_possible_keys`: the keys of `lookup` whose rule matches `states`.
+
+    A rule of n turns is checked against the last n states only (the original returns True
+    for every turn further back), so only the last `longest` states decide.
+    """
+    lengths = _rule_lengths(self, lookup)
+    longest = max(lengths.values(), default=0)
+    recent = states[-longest:] if longest else []
+    cache: OrderedDict = self.__dict__.setdefault(_RULE_CACHE_ATTRIBUTE, OrderedDict())
+    key = (id(lookup), json.dumps(recent, sort_keys=True, default=list))
+    if key in cache:
+        cache.move_to_end(key)
+        return set(cache[key])
+    possible = set(lookup)
+    for turn_index, state in enumerate(reversed(recent)):
+        possible = {rule for rule in possible
+                    if turn_index >= lengths[rule]
+                    or self._is_rule_applicable(rule, turn_index, state)}
+    cache[key] = frozenset(possible)
+    if len(cache) > RULE_CACHE_SIZE:
+        cache.popitem(last=False)
+    return set(possible)
+
+
+# --- 4. a tracker's dialogue states, computed once per version of the tracker ---------------
+
+
+def _tracker_version(tracker: Any) -> tuple:
+    """Changes whenever an event is added (events are only ever appended, or dropped from the
+    front when `max_event_history` is set)."""
+    events = tracker.events
+    return (len(events), id(events[0]), id(events[-1])) if events else (0, None, None)
+
+
+def _copy_states(states: List[Dict[Text, Dict[Text, Any]]]) -> List[Dict[Text, Any]]:
+    """States are dicts of dicts of strings and tuples: two levels are all that can change."""
+    return [{name: dict(sub_state) for name, sub_state in state.items()} for state in states]
+
+
+def memoised_past_states(original: Any) -> Any:
+    """Wrap `DialogueStateTracker.past_states` with a memo kept on the tracker."""
+
+    def past_states(self: Any, domain: Any, omit_unset_slots: bool = False,
+                    ignore_rule_only_turns: bool = False,
+                    rule_only_data: Optional[Dict[Text, Any]] = None) -> List[Any]:
+        version = _tracker_version(self)
+        memo = self.__dict__.get(_STATES_ATTRIBUTE)
+        if memo is None or memo[0] != version:
+            memo = (version, {})
+            self.__dict__[_STATES_ATTRIBUTE] = memo
+        key = (id(domain), omit_unset_slots, ignore_rule_only_turns,
+               json.dumps(rule_only_data, sort_keys=True, default=list))
+        states = memo[1].get(key)
+        if states is None:
+            states = original(self, domain, omit_unset_slots=omit_unset_slots,
+                              ignore_rule_only_turns=ignore_rule_only_turns,
+                              rule_only_data=rule_only_data)
+            memo[1][key] = states
+        return _copy_states(states)
+
+    past_states.__wrapped__ = original  # type: ignore[attr-defined]
+    past_states.__doc__ = original.__doc__
+    return past_states
+
+
+# --- 5. the action call's body, with the domain's JSON encoded once --------------------------
+
+_domain_json: Dict[int, tuple] = {}
+
+
+def action_call_body(body: Dict[Text, Any]) -> bytes:
+    """`json.dumps(body)` (as aiohttp would send it), reusing the domain's encoding."""
+    domain = body["domain"]
+    cached = _domain_json.get(id(domain))
+    if cached is None or cached[0] is not domain:
+        cached = (domain, json.dumps(domain))  # keeps `domain` alive: its id stays its own
+        _domain_json.clear()
+        _domain_json[id(domain)] = cached
+    rest = json.dumps({key: value for key, value in body.items() if key != "domain"})
+    separator = ", " if rest != "{}" else ""
+    return f'{rest[:-1]}{separator}"domain": {cached[1]}}}'.encode("utf-8")
+
+
+def preencoded_action_calls(original: Any) -> Any:
+    """Wrap `EndpointConfig.request`: an action call's JSON body goes as pre-encoded bytes."""
+
+    async def request(self: Any, method: Text = "post", subpath: Optional[Text] = None,
+                      content_type: Optional[Text] = "application/json",
+                      compress: bool = False, **kwargs: Any) -> Any:
+        body = kwargs.get("json")
+        if (content_type == "application/json" and isinstance(body, dict)
+                and isinstance(body.get("domain"), dict) and "next_action" in body):
+            kwargs["data"] = action_call_body(kwargs.pop("json"))
+        return await original(self, method, subpath, content_type, compress, **kwargs)
+
+    request.__wrapped__ = original  # type: ignore[attr-defined]
+    request.__doc__ = original.__doc__
+    return request
+
+
+def install() -> None:
+    """Patch Rasa's classes (idempotent); call before the model is loaded."""
+    global _installed
+    import rasa
+    from rasa.core.actions.action import RemoteAction
+    from rasa.core.policies.rule_policy import RulePolicy
+    from rasa.core.policies.ted_policy import TEDPolicy
+    from rasa.shared.core.trackers import DialogueStateTracker
+    from rasa.utils.endpoints import EndpointConfig
+
+    if rasa.__version__ != RASA_VERSION:
+        raise UnsupportedRasaVersion(
+            f"rasa_runtime.hot_path was written against Rasa {RASA_VERSION}, "
+            f"not {rasa.__version__}: re-check the patched methods before updating the pin")
+    if _installed:
+        return
+    ORIGINALS.update(validate=RemoteAction._validate_action_result,
+                     ted=TEDPolicy.predict_action_probabilities,
+                     rule_keys=RulePolicy._get_possible_keys,
+                     past_states=DialogueStateTracker.past_states,
+                     request=EndpointConfig.request)
+    RemoteAction._validate_action_result = validate_action_result
+    TEDPolicy.predict_action_probabilities = memoised_ted_prediction(ORIGINALS["ted"])
+    RulePolicy._get_possible_keys = possible_rule_keys
+    DialogueStateTracker.past_states = memoised_past_states(ORIGINALS["past_states"])
+    EndpointConfig.request = preencoded_action_calls(ORIGINALS["request"])
+    _installed = True
+    logger.info("hot_path.installed")

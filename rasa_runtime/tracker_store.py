@@ -1,0 +1,189 @@
+"""Rasa's SQL tracker store, minus the reads and counts that do not need to happen.
+
+Stock `SQLTrackerStore` (Rasa 3.6), on every user message: opens a new connection (SQLite
+files get SQLAlchemy 1.4's NullPool), reads and JSON-decodes every event of the conversation's
+session and rebuilds the tracker event by event (`retrieve`), then counts those events again to
+find which ones are new (`save`), and commits with a full fsync. It all runs synchronously on
+the event loop, so every other conversation waits: 22 % of the Rasa process's CPU at 16
+conversations, growing with the conversation's length (docs/performance.md).
+
+`CachingSQLTrackerStore` writes through to the same tables (any stock store, tool or replica
+reads them unchanged) and keeps the trackers of the conversations this process is serving:
+
+- `save` appends only the events after the ones it knows are stored: no COUNT, no re-read.
+- `retrieve` hands back the kept tracker after one indexed query, `max(id)` of the
+  conversation's events, still equals what this process last wrote or read. Any write by
+  another process (a second worker, a replica) changes it, and the tracker is read again.
+- A kept tracker holding events that were never saved (a message whose handling failed) is
+  never handed out: the number of its events must equal the number stored.
+- A save that starts a new session drops the tracker, so the next read returns the new session
+  only, as the stock store does.
+
+Why this is safe: Rasa handles each conversation under its lock store's lock (in-memory for one
+process, Redis across workers and replicas), and every write to a conversation, whether a user
+message or an HTTP API call, retrieves, updates and saves under that lock. So between this
+process's save and its next retrieve of a conversation, only a writer holding the lock can have
+added events, and those raise `max(id)`. Event ids only grow (autoincrement, a sequence on
+PostgreSQL), and another writer's transaction has committed before it releases the lock.
+
+On SQLite the store also uses a connection pool and WAL with `synchronous=NORMAL`: a commit then
+writes the log without waiting for the disk (a power cut may lose the last commits, never
+corrupt the file; PostgreSQL is the production store).
+"""
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional, Text
+
+import sqlalchemy as sa
+from sqlalchemy.pool import QueuePool
+
+from rasa.core.brokers.broker import EventBroker
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import Event, SessionStarted
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.nlu.constants import INTENT_NAME_KEY
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_CACHE_SIZE = 500
+
+
+@dataclass
+class _Kept:
+    """A tracker this process read or wrote, with how much of it is in the database."""
+
+    tracker: DialogueStateTracker
+    stored: int  # the first `stored` events of `tracker.events` are in the database
+    last_id: Optional[int]  # max(events.id) of the conversation when it was read or written
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+class CachingSQLTrackerStore(SQLTrackerStore):
+    """`SQLTrackerStore` with write-through caching of the conversations this process serves.
+
+    endpoints.yml: `type: rasa_runtime.tracker_store.CachingSQLTrackerStore`, `url:` a full
+    SQLAlchemy URL, optional `cache_size` (conversations kept, least recently used dropped).
+    """
+
+    def __init__(
+        self,
+        domain: Optional[Domain] = None,
+        host: Optional[Text] = None,
+        event_broker: Optional[EventBroker] = None,
+        cache_size: Any = DEFAULT_CACHE_SIZE,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(domain=domain, host=host, event_broker=event_broker, **kwargs)
+        self.cache_size = int(cache_size)
+        self._kept: "OrderedDict[Text, _Kept]" = OrderedDict()
+        events = self.SQLEvent.__table__
+        self._insert_event = events.insert()
+        self._latest_id = sa.select(sa.func.max(events.c.id)).where(
+            events.c.sender_id == sa.bindparam("sender_id"))
+        if self.engine.dialect.name == "sqlite":
+            self._pool_sqlite_connections()
+
+    def _pool_sqlite_connections(self) -> None:
+        """A pooled engine (one file open, not one per query) with WAL and NORMAL sync."""
+        url = self.engine.url
+        self.engine.dispose()
+        self.engine = sa.create_engine(url, poolclass=QueuePool, pool_size=1, max_overflow=4)
+        sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+        self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
+
+    # --- reading -------------------------------------------------------------------------------
+
+    async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
+        """The conversation's current session, from memory when it is provably current."""
+        kept = self._kept.get(sender_id)
+        if kept is not None and len(kept.tracker.events) == kept.stored:
+            if self._latest_event_id(sender_id) == kept.last_id:
+                self._kept.move_to_end(sender_id)
+                return kept.tracker
+        self._kept.pop(sender_id, None)
+        return self._load(sender_id)
+
+    def _latest_event_id(self, sender_id: Text) -> Optional[int]:
+        with self.session_scope() as session:
+            return self._latest_event_id_in(session, sender_id)
+
+    def _latest_event_id_in(self, session: Any, sender_id: Text) -> Optional[int]:
+        """One index seek: the conversation's newest event id (None: no events)."""
+        return session.execute(self._latest_id, {"sender_id": sender_id}).scalar()
+
+    def _load(self, sender_id: Text) -> Optional[DialogueStateTracker]:
+        """Stock `retrieve` (the latest session's events in id order), keeping the result."""
+        with self.session_scope() as session:
+            latest = self._latest_event_id_in(session, sender_id)
+            rows = self._event_query(
+                session, sender_id, fetch_events_from_all_sessions=False).all()
+            events = [json.loads(row.data) for row in rows]
+        if not (self.domain and events):
+            return None
+        tracker = DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
+        self._keep(sender_id, _Kept(tracker, stored=len(rows), last_id=latest))
+        return tracker
+
+    # --- writing -------------------------------------------------------------------------------
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        """Append the events not yet stored; stock behaviour for a tracker not kept here."""
+        kept = self._kept.get(tracker.sender_id)
+        if kept is None or kept.tracker is not tracker or len(tracker.events) < kept.stored:
+            self._kept.pop(tracker.sender_id, None)
+            await super().save(tracker)  # counts what is stored, as Rasa does
+            return
+        await self.stream_events(tracker)
+        new_events = list(itertools.islice(tracker.events, kept.stored, None))
+        if not new_events:
+            return
+        kept.last_id = self._insert(tracker.sender_id, new_events) or kept.last_id
+        kept.stored = len(tracker.events)
+        if any(isinstance(event, SessionStarted) for event in new_events):
+            self._kept.pop(tracker.sender_id, None)  # the next read returns the new session only
+
+    def _insert(self, sender_id: Text, events: List[Event]) -> Optional[int]:
+        """Insert the events one by one, in order (ids give the order); return the last id.
+
+        One statement per event, not one multi-row statement: a multi-row VALUES list does
+        not promise to draw sequence numbers in row order.
+        """
+        last_id = None
+        with self.session_scope() as session:
+            for event in events:
+                result = session.execute(self._insert_event, self._row(sender_id, event))
+                last_id = result.inserted_primary_key[0]
+            session.commit()
+        return last_id
+
+    @staticmethod
+    def _row(sender_id: Text, event: Event) -> Dict[Text, Any]:
+        """The row stock `save` writes for an event (same columns, same JSON)."""
+        data: Dict[Text, Any] = event.as_dict()
+        return {
+            "sender_id": sender_id,
+            "type_name": event.type_name,
+            "timestamp": data.get("timestamp"),
+            "intent_name": data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
+            "action_name": data.get("name"),
+            "data": json.dumps(data),
+        }
+
+    def _keep(self, sender_id: Text, kept: _Kept) -> None:
+        self._kept[sender_id] = kept
+        self._kept.move_to_end(sender_id)
+        while len(self._kept) > self.cache_size:
+            self._kept.popitem(last=False)

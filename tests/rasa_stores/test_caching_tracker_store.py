@@ -1,0 +1,185 @@
+"""`CachingSQLTrackerStore` stores exactly what Rasa's `SQLTrackerStore` stores, and never
+hands out a tracker that differs from what the database holds.
+
+On SQLite and PostgreSQL (127.0.0.1:5432; the test fails, naming the server, when it is
+unreachable): the rows are the stock store's rows; a restarted process (a new store on the same
+database) recovers every conversation; a write by another process is seen; a tracker whose
+handling failed before `save` is not reused; a new session reads back as the stock store does.
+"""
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Iterator
+
+import psycopg2
+import pytest
+
+from rasa.core.tracker_store import SQLTrackerStore, TrackerStore
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import (
+    ActionExecuted,
+    BotUttered,
+    Event,
+    SessionStarted,
+    SlotSet,
+    UserUttered,
+)
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa_runtime.tracker_store import CachingSQLTrackerStore
+
+from .test_endpoints_stores import configure
+
+POSTGRES = dict(host="127.0.0.1", port=5432, user="postgres")
+DOMAIN = Domain.from_dict({"intents": ["greet", "leave_balance"],
+                           "slots": {"ticket_reference": {"type": "text",
+                                                      "mappings": [{"type": "custom"}]}},
+                           "actions": ["action_leave_balance"]})
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def tracker_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'tracker.db'}"
+        return
+    name = f"rasa_tracker_test_{uuid.uuid4().hex[:12]}"
+    try:
+        admin = psycopg2.connect(dbname="postgres", **POSTGRES)
+    except psycopg2.OperationalError as error:
+        raise RuntimeError(f"PostgreSQL is not reachable at {POSTGRES}: {error}") from error
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with admin.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+def caching(url: str) -> CachingSQLTrackerStore:
+    return CachingSQLTrackerStore(domain=DOMAIN, host=url)
+
+
+def stock(url: str) -> SQLTrackerStore:
+    return SQLTrackerStore(domain=DOMAIN, host=url)
+
+
+def turn(text: str, intent: str, reply: str) -> list[Event]:
+    return [UserUttered(text, {"name": intent, "confidence": 1.0},
+                        metadata={"principal": {"channel": "widget", "subject": "s"}}),
+            ActionExecuted("action_leave_balance"), BotUttered(reply),
+            SlotSet("ticket_reference", None), ActionExecuted("action_listen")]
+
+
+async def handle(store: TrackerStore, sender_id: str, events: list[Event]) -> DialogueStateTracker:
+    """What Rasa's processor does with a message: retrieve (or create), update, save."""
+    tracker = await store.get_or_create_tracker(sender_id)
+    tracker.update_with_events(events, DOMAIN)
+    await store.save(tracker)
+    return tracker
+
+
+def stored_rows(store: SQLTrackerStore, sender_id: str) -> list[tuple]:
+    with store.session_scope() as session:
+        rows = session.query(store.SQLEvent).filter(
+            store.SQLEvent.sender_id == sender_id).order_by(store.SQLEvent.id).all()
+        return [(r.type_name, r.intent_name, r.action_name, r.data) for r in rows]
+
+
+def without_timestamps(rows: list[tuple]) -> list[tuple]:
+    return [(kind, intent, action) for kind, intent, action, _ in rows]
+
+
+def dialogue(tracker: DialogueStateTracker | None) -> list[dict]:
+    assert tracker is not None
+    return [event.as_dict() for event in tracker.events]
+
+
+async def test_the_endpoints_build_the_caching_store(monkeypatch: pytest.MonkeyPatch,
+                                                     tmp_path: Path) -> None:
+    endpoints = configure(monkeypatch, TRACKER_STORE_URL=f"sqlite:///{tmp_path / 't.db'}")
+    store = TrackerStore.create(endpoints.tracker_store, DOMAIN)
+    assert isinstance(store, CachingSQLTrackerStore)  # not Rasa's silent in-memory fallback
+    assert store.cache_size == 500
+
+
+async def test_it_writes_the_rows_the_stock_store_writes(tracker_url: str) -> None:
+    ours, theirs = caching(tracker_url), stock(tracker_url)
+    for store, sender in ((ours, "ours"), (theirs, "theirs")):
+        await handle(store, sender, turn("hello", "greet", "Hello!"))
+        await handle(store, sender, turn("how much leave?", "leave_balance", "You have 3"))
+        await handle(store, sender, turn("and now?", "leave_balance", "You have 2"))
+    assert without_timestamps(stored_rows(ours, "ours")) == without_timestamps(
+        stored_rows(theirs, "theirs"))
+    assert len(stored_rows(ours, "ours")) == 16  # initial action_listen + 3 turns of 5
+
+
+async def test_a_restarted_process_recovers_every_conversation(tracker_url: str) -> None:
+    first = caching(tracker_url)
+    senders = [f"widget-{i}" for i in range(3)]
+    for sender in senders:
+        await handle(first, sender, turn("hello", "greet", "Hello!"))
+        await handle(first, sender, turn("how much leave?", "leave_balance", "You have 3"))
+    expected = {sender: dialogue(await first.retrieve(sender)) for sender in senders}
+    first.engine.dispose()
+    restarted = caching(tracker_url)
+    for sender in senders:
+        assert dialogue(await restarted.retrieve(sender)) == expected[sender]
+        assert dialogue(await stock(tracker_url).retrieve(sender)) == expected[sender]
+
+
+async def test_it_reads_the_same_tracker_as_the_stock_store(tracker_url: str) -> None:
+    ours = caching(tracker_url)
+    await handle(ours, "s", turn("hello", "greet", "Hello!"))
+    await handle(ours, "s", turn("how much leave?", "leave_balance", "You have 3"))
+    kept = await ours.retrieve("s")
+    assert dialogue(kept) == dialogue(await stock(tracker_url).retrieve("s"))
+    assert kept is await ours.retrieve("s")  # served from memory the second time
+
+
+async def test_a_write_by_another_process_is_seen(tracker_url: str) -> None:
+    ours, other_worker = caching(tracker_url), caching(tracker_url)
+    await handle(ours, "s", turn("hello", "greet", "Hello!"))
+    await ours.retrieve("s")  # kept in memory here
+    await handle(other_worker, "s", turn("how much leave?", "leave_balance", "You have 3"))
+    seen = await ours.retrieve("s")
+    assert [e.text for e in seen.events if isinstance(e, UserUttered)] == [
+        "hello", "how much leave?"]
+    await handle(ours, "s", turn("thanks", "greet", "You're welcome"))
+    assert without_timestamps(stored_rows(ours, "s"))[-5][0] == "user"
+    assert len(stored_rows(ours, "s")) == 16  # nothing written twice, nothing lost
+
+
+async def test_a_tracker_whose_handling_failed_is_not_reused(tracker_url: str) -> None:
+    ours = caching(tracker_url)
+    await handle(ours, "s", turn("hello", "greet", "Hello!"))
+    tracker = await ours.retrieve("s")
+    tracker.update_with_events(turn("how much leave?", "leave_balance", "boom"), DOMAIN)
+    # ... the message's handling fails here: no save
+    again = await ours.retrieve("s")
+    assert again is not tracker
+    assert [e.text for e in again.events if isinstance(e, UserUttered)] == ["hello"]
+    await handle(ours, "s", turn("how much leave?", "leave_balance", "You have 3"))
+    assert len(stored_rows(ours, "s")) == 11
+
+
+async def test_a_new_session_reads_back_as_with_the_stock_store(tracker_url: str) -> None:
+    ours = caching(tracker_url)
+    await handle(ours, "s", turn("hello", "greet", "Hello!"))
+    await handle(ours, "s", [ActionExecuted("action_session_start"), SessionStarted(),
+                             ActionExecuted("action_listen"),
+                             *turn("hello again", "greet", "Hello!")])
+    assert dialogue(await ours.retrieve("s")) == dialogue(await stock(tracker_url).retrieve("s"))
+    assert [e.text for e in (await ours.retrieve("s")).events
+            if isinstance(e, UserUttered)] == ["hello again"]
+
+
+async def test_only_the_most_recent_conversations_are_kept(tracker_url: str) -> None:
+    ours = CachingSQLTrackerStore(domain=DOMAIN, host=tracker_url, cache_size=2)
+    for sender in ("a", "b", "c"):
+        await handle(ours, sender, turn("hello", "greet", "Hello!"))
+        await ours.retrieve(sender)
+    assert list(ours._kept) == ["b", "c"]
+    assert dialogue(await ours.retrieve("a")) == dialogue(await stock(tracker_url).retrieve("a"))

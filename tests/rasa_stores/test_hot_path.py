@@ -1,0 +1,186 @@
+"""`rasa_runtime.hot_path` changes no result: each patched function answers what the function
+it replaces answers.
+
+The action-result validator is compared with `jsonschema.validate` on valid and invalid action
+server answers. The TED and rule patches are compared with Rasa's own functions on the trained
+model (models/current.txt; the test fails, saying so, when there is none), at every turn of
+conversations that go through greetings, help, out-of-scope, a form and its interruption.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Iterator
+
+import jsonschema
+import pytest
+
+from rasa.core.actions.action import RemoteAction
+from rasa.core.agent import Agent
+from rasa.core.policies.rule_policy import RulePolicy
+from rasa.core.policies.ted_policy import TEDPolicy
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa_runtime import hot_path
+
+ROOT = Path(__file__).resolve().parents[2]
+CONVERSATIONS = (
+    ("hello", "what can you do?", "what's the weather like in Leeds?", "thanks", "bye"),
+    ("hi", "I need to raise a query about my payslip", "are you a bot?",
+     "my overtime from October is missing from my payslip", "yes", "no", "thanks"),
+    ("how much leave do I have left?", "cancel that", "hello", "who won the rugby?",
+     "what's the weather in Leeds?", "can I speak to someone?", "thanks"),
+)
+
+
+@pytest.fixture(scope="module")
+def agent() -> Iterator[Agent]:
+    marker = ROOT / "models" / "current.txt"
+    if not marker.exists():
+        raise RuntimeError("no trained model (models/current.txt): `make model` trains it")
+    hot_path.install()
+    yield Agent.load(str(ROOT / marker.read_text().strip()))
+
+
+def component(agent: Agent, kind: type) -> Any:
+    nodes = agent.processor.graph_runner._instantiated_nodes.values()
+    return next(node._component for node in nodes if isinstance(node._component, kind))
+
+
+async def trackers(agent: Agent) -> list[DialogueStateTracker]:
+    """A tracker after every message of CONVERSATIONS (remote actions fail: no server)."""
+    seen = []
+    for number, texts in enumerate(CONVERSATIONS):
+        sender = f"hot-path-{number}"
+        for text in texts:
+            await agent.handle_text(text, sender_id=sender)
+            seen.append(await agent.tracker_store.retrieve(sender))
+    return seen
+
+
+def test_install_refuses_another_rasa_version(monkeypatch: pytest.MonkeyPatch) -> None:
+    import rasa
+
+    monkeypatch.setattr(rasa, "__version__", "3.7.0")
+    with pytest.raises(hot_path.UnsupportedRasaVersion):
+        hot_path.install()
+
+
+@pytest.mark.parametrize("answer", [
+    {"events": [{"event": "slot", "name": "x", "value": 1}], "responses": [{"text": "hi"}]},
+    {"events": [], "responses": []},
+    {},
+    {"events": [{"event": "no_such_event"}]},
+    {"events": "not a list"},
+    {"responses": ["not an object"]},
+    [],
+])
+def test_action_answers_are_validated_as_before(answer: Any) -> None:
+    def outcome(validate: Any) -> Any:
+        try:
+            return validate(RemoteAction("a", None), answer)
+        except jsonschema.ValidationError as error:
+            return ("invalid", error.message, list(error.path))
+
+    hot_path.install()
+    assert outcome(hot_path.validate_action_result) == outcome(hot_path.ORIGINALS["validate"])
+
+
+async def test_ted_predictions_are_those_of_the_model(agent: Agent) -> None:
+    ted = component(agent, TEDPolicy)
+    assert TEDPolicy.predict_action_probabilities is not hot_path.ORIGINALS["ted"]
+    for tracker in await trackers(agent):
+        for _ in range(2):  # the second time from the cache
+            patched = ted.predict_action_probabilities(tracker, agent.domain)
+            original = hot_path.ORIGINALS["ted"](ted, tracker, agent.domain)
+            assert patched.probabilities == pytest.approx(original.probabilities, abs=1e-6)
+            assert patched.is_end_to_end_prediction == original.is_end_to_end_prediction
+            assert patched.optional_events == original.optional_events
+    assert getattr(ted, "_helpdesk_prediction_cache")  # the cache was used
+
+
+async def test_cached_predictions_are_copies(agent: Agent) -> None:
+    ted = component(agent, TEDPolicy)
+    tracker = (await trackers(agent))[0]
+    first = ted.predict_action_probabilities(tracker, agent.domain)
+    first.probabilities[0] = 42.0  # the ensemble edits probabilities in place
+    assert ted.predict_action_probabilities(tracker, agent.domain).probabilities[0] != 42.0
+
+
+async def test_the_same_rules_match(agent: Agent) -> None:
+    rules = component(agent, RulePolicy)
+    for tracker in await trackers(agent):
+        states = rules._prediction_states(tracker, agent.domain, False,
+                                          rule_only_data=rules._get_rule_only_data())
+        for lookup in rules.lookup.values():
+            if isinstance(lookup, dict):
+                expected = hot_path.ORIGINALS["rule_keys"](rules, lookup, states)
+                assert hot_path.possible_rule_keys(rules, lookup, states) == expected
+                assert hot_path.possible_rule_keys(rules, lookup, states) == expected  # cached
+
+
+async def test_past_states_are_those_of_the_tracker(agent: Agent) -> None:
+    original = hot_path.ORIGINALS["past_states"]
+    rules = component(agent, RulePolicy)
+    for tracker in await trackers(agent):
+        for flags in ({}, {"ignore_rule_only_turns": True,
+                           "rule_only_data": rules._get_rule_only_data()},
+                      {"omit_unset_slots": True}):
+            expected = original(tracker, agent.domain, **flags)
+            first = tracker.past_states(agent.domain, **flags)
+            assert first == expected
+            first[-1].clear()  # a caller editing its states ...
+            first[0].get("user", {}).clear()
+            assert tracker.past_states(agent.domain, **flags) == expected  # ... edits its copy
+
+
+async def test_past_states_follow_new_events(agent: Agent) -> None:
+    from rasa.shared.core.events import ActionExecuted
+
+    tracker = (await trackers(agent))[0]
+    before = tracker.past_states(agent.domain)
+    tracker.update(ActionExecuted("utter_greet"))
+    after = tracker.past_states(agent.domain)
+    assert after == hot_path.ORIGINALS["past_states"](tracker, agent.domain)
+    assert len(after) == len(before) + 1
+
+
+@pytest.mark.parametrize("body", [
+    {"next_action": "action_x", "sender_id": "s", "tracker": {"events": [{"e": "é"}]},
+     "domain": {"intents": ["greet"], "responses": {"utter_x": [{"text": "ünïcode"}]}},
+     "version": "3.6.21"},
+    {"next_action": "action_x", "domain": {}},
+])
+def test_action_calls_send_the_same_json(body: dict) -> None:
+    import json
+
+    for _ in range(2):  # the second time with the domain's cached encoding
+        assert json.loads(hot_path.action_call_body(body)) == body
+    assert hot_path.action_call_body(body) == hot_path.action_call_body(dict(body))
+
+
+async def test_the_conversation_tests_give_what_they_give_without_the_patches(
+    agent: Agent, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stories of `make conversations` (rasa test core --e2e), predicted by the patched
+    policies and by Rasa's own: the same report, action by action and story by story."""
+    from rasa.core.actions.action import RemoteAction
+    from rasa.core.test import test as test_core
+    from rasa.shared.core.trackers import DialogueStateTracker
+    from rasa.utils.endpoints import EndpointConfig
+
+    async def report(out: str) -> dict:
+        (tmp_path / out).mkdir()
+        result = await test_core(str(ROOT / "tests" / "conversations"), agent, e2e=True,
+                                 out_directory=str(tmp_path / out), disable_plotting=True,
+                                 errors=True, warnings=False)
+        failed = (tmp_path / out / "failed_test_stories.yml")
+        return {"report": result["report"], "accuracy": result["accuracy"],
+                "failed": failed.read_text() if failed.exists() else ""}
+
+    patched = await report("patched")
+    for owner, name, key in ((RemoteAction, "_validate_action_result", "validate"),
+                             (TEDPolicy, "predict_action_probabilities", "ted"),
+                             (RulePolicy, "_get_possible_keys", "rule_keys"),
+                             (DialogueStateTracker, "past_states", "past_states"),
+                             (EndpointConfig, "request", "request")):
+        monkeypatch.setattr(owner, name, hot_path.ORIGINALS[key])
+    assert patched == await report("stock")

@@ -1,0 +1,73 @@
+"""The benchmark's verdicts on issue 8's targets, its tables and its production settings."""
+from __future__ import annotations
+
+from typing import Any
+
+from benchmarks import driver, production, report
+from benchmarks.scenario import CONVERSATION
+
+
+def level(concurrency: int, **values: Any) -> dict[str, Any]:
+    return {"concurrency": concurrency, "messages": 100, "messages_per_second": 10.0,
+            "p50_ms": 20.0, "p95_ms": 100.0, "p99_ms": 150.0, "max_ms": 200.0, "errors": 0,
+            "wrong_answers": 0, "conversations_lost_or_reordered": 0, **values}
+
+
+def run(**overrides: Any) -> dict[str, Any]:
+    measured = {
+        "end_to_end": [level(1, p50_ms=25.0), level(16, p95_ms=280.0),
+                       level(64, messages_per_second=41.0)],
+        "parse": [level(1, p50_ms=13.0), level(16), level(64)],
+        "intent_accuracy": 1.0, "rss_mb": {"rasa": 1800.0}, "topology": "embedded",
+    }
+    measured.update(overrides)
+    return measured
+
+
+def test_all_three_targets_met() -> None:
+    verdicts = report.targets(run())
+    assert [v["met"] for v in verdicts.values()] == [True, True, True]
+    assert verdicts["p50_at_1_le_2x_parse_p50"]["measured_ratio"] == 1.92
+
+
+def test_each_target_can_be_missed() -> None:
+    missed = run(end_to_end=[level(1, p50_ms=27.0), level(16, p95_ms=301.0),
+                             level(64, messages_per_second=41.0,
+                                   conversations_lost_or_reordered=1)])
+    assert [v["met"] for v in report.targets(missed).values()] == [False, False, False]
+
+
+def test_errors_fail_a_target_whatever_the_speed() -> None:
+    failing = run(end_to_end=[level(1), level(16, p95_ms=100.0, errors=1), level(64)])
+    assert report.targets(failing)["p95_ms_at_16_le_300_zero_errors"]["met"] is False
+
+
+def test_levels_not_run_are_not_judged() -> None:
+    assert report.targets(run(end_to_end=[level(4)], parse=[level(4)])) == {}
+
+
+def test_the_table_shows_every_level_and_the_verdicts() -> None:
+    result = {"load_average_before": [1.0, 1.0, 1.0], "load_average_after": [1.5, 1.2, 1.1],
+              "cores": 2, "seconds_per_level": 20.0, "think_seconds": 1.0, "ours": run()}
+    result["targets"] = report.targets(result["ours"])
+    table = report.table(result)
+    assert table.count("\n| 1 |") + table.count("\n| 16 |") + table.count("\n| 64 |") == 3
+    assert "MET    msg_per_s_at_64" in table and "load average before/after" in table
+
+
+def test_cpu_per_message() -> None:
+    assert report.cpu_ms_per_message({"rasa": 1.0}, {"rasa": 3.5}, 100) == {"rasa": 25.0}
+    assert report.cpu_ms_per_message({"rasa": 1.0}, {"rasa": 3.5}, 0) == {"rasa": 0.0}
+
+
+def test_enough_identities_for_every_conversation_a_level_can_start() -> None:
+    needed = driver.identities_needed(64, 3000)
+    assert needed >= 64 + 3000 // len(CONVERSATION)
+
+
+def test_the_production_topology_uses_postgres_redis_and_two_workers() -> None:
+    stores = production.ProductionStores("postgresql+psycopg://h/a", "postgresql://h/b")
+    env = production.environment(stores)
+    assert env["LOCK_STORE_TYPE"] == "redis" and env["SANIC_WORKERS"] == "2"
+    assert env["TRACKER_STORE_URL"] == "postgresql://h/b"
+    assert production.environment(None) == {}
