@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -55,17 +56,25 @@ async def _send(http: aiohttp.ClientSession, web: str, turn: Turn,
         result.wrong_answers += 1
 
 
+def _pause(think_seconds: float, pace: random.Random) -> float:
+    """An employee's pause: uniform around `think_seconds` (mean kept), so that employees who
+    started together drift apart instead of sending in lockstep bursts."""
+    return think_seconds * pace.uniform(0.5, 1.5)
+
+
 async def _conversation(web: str, subject: str, deadline: float, budget: list[int],
-                        think_seconds: float, result: LevelResult) -> None:
+                        think_seconds: float, pace: random.Random,
+                        result: LevelResult) -> None:
     """One employee signs in and goes through CONVERSATION once (or until the level ends),
-    pausing `think_seconds` after each answer to read it and type the next message."""
+    pausing about `think_seconds` after each answer to read it and type the next message."""
     jar = aiohttp.CookieJar(unsafe=True)  # cookies for 127.0.0.1
     async with aiohttp.ClientSession(cookie_jar=jar) as http:
         await _sign_in(http, web, subject)
         sent = result.sent.setdefault(subject, [])
         for number, turn in enumerate(CONVERSATION):
             if number and think_seconds:
-                await asyncio.sleep(think_seconds)  # the simulated employee's pace, not a sync
+                # the simulated employee's pace, not a synchronisation
+                await asyncio.sleep(_pause(think_seconds, pace))
             if time.monotonic() >= deadline or budget[0] <= 0:
                 return
             budget[0] -= 1
@@ -74,13 +83,16 @@ async def _conversation(web: str, subject: str, deadline: float, budget: list[in
 
 
 async def _employees(web: str, subjects: Iterator[str], deadline: float, budget: list[int],
-                     think_seconds: float, result: LevelResult) -> None:
-    """One concurrent slot: conversation after conversation, each by a new employee."""
+                     think_seconds: float, pace: random.Random, result: LevelResult) -> None:
+    """One concurrent slot: conversation after conversation, each by a new employee. With a
+    think time, the slot's first employee arrives at a random moment of the first pause."""
+    if think_seconds:
+        await asyncio.sleep(pace.uniform(0, think_seconds))  # arrivals, not a synchronisation
     while time.monotonic() < deadline and budget[0] > 0:
         subject = next(subjects, None)
         if subject is None:
             raise RuntimeError("not enough benchmark identities were provisioned")
-        await _conversation(web, subject, deadline, budget, think_seconds, result)
+        await _conversation(web, subject, deadline, budget, think_seconds, pace, result)
 
 
 def identities_needed(concurrency: int, max_messages: int) -> int:
@@ -99,8 +111,10 @@ async def run_conversations(web: str, subjects: list[str], concurrency: int, sec
     result = LevelResult(concurrency=concurrency)
     budget = [max_messages]
     pool = iter(subjects)
+    pace = random.Random(concurrency)  # the same pauses in every run of a level
     began = time.monotonic()
-    await asyncio.gather(*(_employees(web, pool, began + seconds, budget, think_seconds, result)
+    await asyncio.gather(*(_employees(web, pool, began + seconds, budget, think_seconds, pace,
+                                      result)
                            for _ in range(concurrency)))
     result.seconds = time.monotonic() - began
     return result

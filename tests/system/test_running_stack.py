@@ -18,6 +18,8 @@ from bot.leave import my_leave_balances
 from bot.storage.database import Database
 from scripts.stack_process import StackProcess, current_model
 
+from .chat_client import ask, signed_in
+
 QUESTION = "how much leave do I have left?"
 
 
@@ -34,21 +36,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackProcess]:
         yield running
     finally:
         assert running.stop() == 0, "stack.py did not stop cleanly"
-
-
-def signed_in(stack: StackProcess, subject: str) -> requests.Session:
-    session = requests.Session()
-    session.headers["Origin"] = stack.web
-    response = session.post(f"{stack.web}/signin", data={"subject": subject},
-                            allow_redirects=False)
-    assert response.status_code == 303
-    return session
-
-
-def ask(session: requests.Session, stack: StackProcess, text: str) -> list[str]:
-    response = session.post(f"{stack.web}/api/messages", json={"text": text}, timeout=60)
-    assert response.status_code == 200, response.text
-    return [message.get("text", "") for message in response.json()["messages"]]
 
 
 def expected_remaining(stack: StackProcess, subject: str) -> str:

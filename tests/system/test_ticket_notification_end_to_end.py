@@ -42,6 +42,8 @@ from bot.tickets.sla import policy_from_settings
 from bot.tickets.worker import run_once
 from scripts.stack_process import StackProcess, current_model
 
+from .chat_client import ask, signed_in
+
 AGENT_PASSWORD = secrets.token_urlsafe(18)
 EMPLOYEE = "alice.hughes"
 DESCRIPTION = "I worked 6 hours of overtime on 3 October and it is missing from my October payslip."
@@ -120,35 +122,20 @@ class ChatStream:
         self._session.close()
 
 
-def signed_in_employee(stack: StackProcess) -> requests.Session:
-    session = requests.Session()
-    session.headers["Origin"] = stack.web
-    response = session.post(f"{stack.web}/signin", data={"subject": EMPLOYEE},
-                            allow_redirects=False)
-    assert response.status_code == 303
-    return session
-
-
-def say(session: requests.Session, stack: StackProcess, text: str) -> list[str]:
-    response = session.post(f"{stack.web}/api/messages", json={"text": text}, timeout=120)
-    assert response.status_code == 200, response.text
-    return [m.get("text", "") for m in response.json()["messages"]]
-
-
 def raise_by_chat(session: requests.Session, stack: StackProcess) -> str:
     """Answer the ticket form's questions, whatever order it asks them in; the reference."""
-    answers = say(session, stack, "I need to raise a query about overtime that wasn't paid")
+    answers = ask(session, stack, "I need to raise a query about overtime that wasn't paid")
     for _ in range(6):
         found = REFERENCE.search(" ".join(answers))
         if found:
             return found.group(1)
         last = answers[-1] if answers else ""
         if "Which team" in last:
-            answers = say(session, stack, "Payroll")
+            answers = ask(session, stack, "Payroll")
         elif "describe your query" in last:
-            answers = say(session, stack, DESCRIPTION)
+            answers = ask(session, stack, DESCRIPTION)
         elif "priority" in last or "Shall I go ahead" in last:
-            answers = say(session, stack, "/affirm")  # the "Yes" button's payload
+            answers = ask(session, stack, "/affirm")  # the "Yes" button's payload
         else:
             pytest.fail(f"unexpected answer while raising the ticket: {answers}")
     pytest.fail(f"no reference after the form: {answers}")
@@ -212,7 +199,7 @@ def about(reference: str, *words: str) -> Callable[[dict[str, Any]], bool]:
 
 def test_a_console_change_reaches_the_employees_chat_exactly_once(
         stack: StackProcess) -> None:
-    employee = signed_in_employee(stack)
+    employee = signed_in(stack, EMPLOYEE)
     stream = ChatStream(stack, employee.cookies)  # the chat page is open
     try:
         reference = raise_by_chat(employee, stack)
