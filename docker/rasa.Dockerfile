@@ -23,6 +23,7 @@ COPY config.yml credentials.yml endpoints.yml ./
 COPY domain/ domain/
 COPY data/ data/
 COPY connectors/ connectors/
+COPY rasa_runtime/ rasa_runtime/
 COPY scripts/rasa_server.py scripts/rasa_server.py
 COPY models/ models/
 

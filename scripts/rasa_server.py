@@ -24,8 +24,9 @@ def required(name: str) -> str:
     return value
 
 
-def main() -> None:
-    arguments = [
+def rasa_arguments() -> list[str]:
+    """The `rasa run` command line, secrets attached to their options."""
+    return [
         "rasa", "run",
         "--enable-api",
         "--interface", os.environ.get("RASA_INTERFACE", "127.0.0.1"),
@@ -38,7 +39,10 @@ def main() -> None:
         "--endpoints", "endpoints.yml",
         "--model", os.environ.get("RASA_MODEL", "models"),
     ]
-    sys.argv = arguments
+
+
+def main() -> None:
+    sys.argv = rasa_arguments()
     from rasa.__main__ import main as rasa_main
 
     from rasa_runtime import hot_path

@@ -538,11 +538,31 @@ def test_rasa_command_keeps_its_secrets_out_of_the_command_line() -> None:
     the secrets reach Rasa through the environment, never through the interpolated command."""
     rasa = interpolate(load_compose(), DUMMY_ENV)["services"]["rasa"]
     assert rasa["command"] == ["python", "scripts/rasa_server.py"]
-    wrapper = (ROOT / "scripts" / "rasa_server.py").read_text(encoding="utf-8")
-    for secret, flag in (("RASA_AUTH_TOKEN", "--auth-token"), ("RASA_JWT_SECRET", "--jwt-secret")):
-        assert f'"{flag}", required("{secret}")' in wrapper
+    for secret in ("RASA_AUTH_TOKEN", "RASA_JWT_SECRET"):
         assert environment(rasa)[secret] == DUMMY_ENV[secret]
-    assert '"--enable-api"' in wrapper
+
+
+def test_rasa_server_attaches_each_secret_to_its_option(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--auth-token=<secret>`, never two words: a generated secret may start with "-", which
+    argparse would read as the next option, and Rasa would refuse to start."""
+    from scripts.rasa_server import rasa_arguments
+
+    token, jwt_secret = "-" + "t" * 40, "--" + "j" * 40
+    monkeypatch.setenv("RASA_AUTH_TOKEN", token)
+    monkeypatch.setenv("RASA_JWT_SECRET", jwt_secret)
+    arguments = rasa_arguments()
+    assert f"--auth-token={token}" in arguments and f"--jwt-secret={jwt_secret}" in arguments
+    assert token not in arguments and jwt_secret not in arguments  # not separate words
+    assert "--enable-api" in arguments
+
+
+def test_rasa_server_refuses_short_or_missing_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    from scripts.rasa_server import rasa_arguments
+
+    monkeypatch.setenv("RASA_AUTH_TOKEN", "short")
+    monkeypatch.setenv("RASA_JWT_SECRET", "j" * 40)
+    with pytest.raises(SystemExit, match="RASA_AUTH_TOKEN"):
+        rasa_arguments()
 
 
 @pytest.mark.parametrize("config_file", ["endpoints.yml", "credentials.yml"])
@@ -610,6 +630,7 @@ def test_dockerfile_copies_only_what_exists(dockerfile: Path) -> None:
                 "endpoints.yml",
                 "data/",
                 "connectors/",
+                "rasa_runtime/",
                 "scripts/rasa_server.py",
                 "models/",
             },
@@ -632,6 +653,24 @@ def test_dockerfile_copies_the_agreed_content(name: str, must_copy: set[str]) ->
     }
     runs = " ".join(args for keyword, args in dockerfile_instructions(dockerfile) if keyword == "RUN")
     assert f"pip install --no-cache-dir -r {requirements[name]}" in runs
+
+
+def test_rasa_image_copies_every_package_endpoints_and_credentials_name() -> None:
+    """A custom class named in endpoints.yml or credentials.yml (`type: package.module.Class`)
+    must be importable in the Rasa image, or Rasa fails at start-up."""
+    named = set()
+    for config in ("endpoints.yml", "credentials.yml"):
+        text = (ROOT / config).read_text(encoding="utf-8")
+        named |= set(re.findall(r"^\s*(?:type:\s*)?([a-z_]+)\.[\w.]+:?\s*$", text, re.M))
+        named |= set(re.findall(r"^\s*type:\s*([a-z_]+)\.[\w.]+", text, re.M))
+    copied = {
+        src.rstrip("/")
+        for keyword, args in dockerfile_instructions(ROOT / "docker" / "rasa.Dockerfile")
+        if keyword == "COPY"
+        for src in copy_sources(args)
+    }
+    assert named, "no custom class found in endpoints.yml / credentials.yml"
+    assert named <= copied, f"rasa.Dockerfile does not copy {sorted(named - copied)}"
 
 
 @pytest.mark.parametrize("dockerfile", sorted(built_images()), ids=lambda p: p.name)
