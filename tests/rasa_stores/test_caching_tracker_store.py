@@ -8,11 +8,9 @@ handling failed before `save` is not reused; a new session reads back as the sto
 """
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 from typing import Iterator
 
-import psycopg2
 import pytest
 
 from rasa.core.tracker_store import SQLTrackerStore, TrackerStore
@@ -29,8 +27,8 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa_runtime.tracker_store import CachingSQLTrackerStore
 
 from .test_endpoints_stores import configure
+from .throwaway_postgres import throwaway_database
 
-POSTGRES = dict(host="127.0.0.1", port=5432, user="postgres")
 DOMAIN = Domain.from_dict({"intents": ["greet", "leave_balance"],
                            "slots": {"ticket_reference": {"type": "text",
                                                       "mappings": [{"type": "custom"}]}},
@@ -42,20 +40,8 @@ def tracker_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'tracker.db'}"
         return
-    name = f"rasa_tracker_test_{uuid.uuid4().hex[:12]}"
-    try:
-        admin = psycopg2.connect(dbname="postgres", **POSTGRES)
-    except psycopg2.OperationalError as error:
-        raise RuntimeError(f"PostgreSQL is not reachable at {POSTGRES}: {error}") from error
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with admin.cursor() as cursor:
-            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+    with throwaway_database() as url:
+        yield url
 
 
 def caching(url: str) -> CachingSQLTrackerStore:

@@ -10,7 +10,6 @@ import uuid
 from pathlib import Path
 from typing import Iterator
 
-import psycopg2
 import pytest
 import redis
 
@@ -21,8 +20,9 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from .throwaway_postgres import throwaway_database
+
 ROOT = Path(__file__).resolve().parents[2]
-POSTGRES = dict(host="127.0.0.1", port=5432, user="postgres")
 REDIS_HOST, REDIS_PORT, REDIS_DB = "127.0.0.1", 6379, 14
 
 
@@ -44,20 +44,8 @@ def configure(monkeypatch: pytest.MonkeyPatch, **overrides: str) -> AvailableEnd
 
 @pytest.fixture
 def postgres_tracker_url() -> Iterator[str]:
-    name = f"rasa_tracker_test_{uuid.uuid4().hex[:12]}"
-    try:
-        admin = psycopg2.connect(dbname="postgres", **POSTGRES)
-    except psycopg2.OperationalError as error:
-        raise RuntimeError(f"PostgreSQL is not reachable at {POSTGRES}: {error}") from error
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with admin.cursor() as cursor:
-            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+    with throwaway_database() as url:
+        yield url
 
 
 def conversation(sender_id: str) -> DialogueStateTracker:
