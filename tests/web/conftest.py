@@ -21,6 +21,18 @@ from bot.storage.migrate import upgrade
 from bot.web.app import create_app
 
 SECRET = "test-widget-secret-" + "0123456789abcdef" * 3  # 67 characters
+AGENT_PASSWORD = "correct horse battery staple"  # the console test agents' password
+
+
+async def console_sign_in(client: TestClient, username: str = "sam.hr",
+                          page: str = "/console") -> str:
+    """Sign an agent in to the console; the session's CSRF token, read from `page`."""
+    response = await client.post("/console/signin", data={"username": username,
+                                                          "password": AGENT_PASSWORD},
+                                 allow_redirects=False)
+    assert response.status == 303, await response.text()
+    html = await (await client.get(page)).text()
+    return html.split('name="csrf-token" content="', 1)[1].split('"', 1)[0]
 OTHER_SECRET = "another-widget-secret-" + "fedcba9876543210" * 3
 
 DEMO_SUBJECTS = ("chloe.singh", "alice.hughes", "ben.okafor", "daniel.evans", "fatima.rahman")

@@ -34,10 +34,10 @@ from bot.web import session_tokens
 from bot.web.app import create_app
 from bot.web.keys import DATABASE, SETTINGS
 
-from .conftest import SECRET
+from .conftest import AGENT_PASSWORD as PASSWORD
+from .conftest import SECRET, console_sign_in
 
 JWT_SECRET = "rasa-jwt-secret-for-console-tests-" + "x" * 16
-PASSWORD = "correct horse battery staple"
 ALICE = Principal("widget", DEMO_WIDGET_ISSUER, "alice.hughes")
 ALICE_CONVERSATION = widget_push.widget_conversation_id(DEMO_WIDGET_ISSUER, "alice.hughes")
 
@@ -125,12 +125,7 @@ async def console(aiohttp_client: Callable[..., Any], database: Database, rasa_a
 
 
 async def sign_in(client: TestClient, username: str = "sam.hr") -> str:
-    response = await client.post("/console/signin", data={"username": username,
-                                                          "password": PASSWORD},
-                                 allow_redirects=False)
-    assert response.status == 303, await response.text()
-    page = await (await client.get("/console")).text()
-    return page.split('name="csrf-token" content="', 1)[1].split('"', 1)[0]
+    return await console_sign_in(client, username)
 
 
 def queue_alice(database: Database, skill: ServiceLine = ServiceLine.HR,

@@ -41,9 +41,9 @@ from bot.tickets.requester import NewTicket, add_my_comment, my_ticket, raise_ti
 from bot.tickets.sla import policy_from_settings
 from bot.web.app import create_app
 
-from .conftest import SECRET
+from .conftest import AGENT_PASSWORD as PASSWORD
+from .conftest import SECRET, console_sign_in
 
-PASSWORD = "correct horse battery staple"
 POLICY = policy_from_settings(Settings())
 ALICE = Principal("widget", DEMO_WIDGET_ISSUER, "alice.hughes")
 BEN = Principal("widget", DEMO_WIDGET_ISSUER, "ben.okafor")
@@ -83,13 +83,8 @@ async def console(aiohttp_client: Callable[..., Any], database: Database, tracke
 
 
 async def sign_in(client: TestClient, username: str = "sam.hr") -> str:
-    """Sign in; the session's CSRF token."""
-    response = await client.post("/console/signin", data={"username": username,
-                                                          "password": PASSWORD},
-                                 allow_redirects=False)
-    assert response.status == 303, await response.text()
-    page = await (await client.get("/console/tickets")).text()
-    return page.split('name="csrf-token" content="', 1)[1].split('"', 1)[0]
+    """Sign in; the session's CSRF token (read from the tickets page)."""
+    return await console_sign_in(client, username, page="/console/tickets")
 
 
 def marker() -> str:
