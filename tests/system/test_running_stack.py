@@ -16,26 +16,18 @@ from bot.demo_data import DEMO_WIDGET_ISSUER
 from bot.identity import Principal
 from bot.leave import my_leave_balances
 from bot.storage.database import Database
-from scripts.stack_process import StackProcess, current_model
+from scripts.stack_process import StackProcess
 
 from .chat_client import ask, signed_in
+from .running import started_stack
 
 QUESTION = "how much leave do I have left?"
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackProcess]:
-    try:
-        model = current_model()
-    except FileNotFoundError as error:
-        pytest.fail(str(error))
-    running = StackProcess(tmp_path_factory.mktemp("stack"), model)
-    running.setup_database()
-    running.start()
-    try:
+    with started_stack(tmp_path_factory.mktemp("stack")) as running:
         yield running
-    finally:
-        assert running.stop() == 0, "stack.py did not stop cleanly"
 
 
 def expected_remaining(stack: StackProcess, subject: str) -> str:

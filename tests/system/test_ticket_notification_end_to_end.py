@@ -40,9 +40,10 @@ from bot.tickets.models import NotificationState, Ticket, TicketNotification
 from bot.tickets.notifications import DeliveryReport, RasaNotifier
 from bot.tickets.sla import policy_from_settings
 from bot.tickets.worker import run_once
-from scripts.stack_process import StackProcess, current_model
+from scripts.stack_process import StackProcess
 
 from .chat_client import ask, signed_in
+from .running import started_stack
 
 AGENT_PASSWORD = secrets.token_urlsafe(18)
 EMPLOYEE = "alice.hughes"
@@ -56,18 +57,9 @@ PASS_LINE = "tickets.notify.pass"
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackProcess]:
-    try:
-        model = current_model()
-    except FileNotFoundError as error:
-        pytest.fail(str(error))
-    running = StackProcess(tmp_path_factory.mktemp("ticket-stack"), model,
-                           {"HELPDESK_DEMO_AGENT_PASSWORD": AGENT_PASSWORD})
-    running.setup_database()
-    running.start()
-    try:
+    with started_stack(tmp_path_factory.mktemp("ticket-stack"),
+                       {"HELPDESK_DEMO_AGENT_PASSWORD": AGENT_PASSWORD}) as running:
         yield running
-    finally:
-        assert running.stop() == 0, "stack.py did not stop cleanly"
 
 
 class ChatStream:
