@@ -4,7 +4,9 @@ Slack retries an event up to three times (and an attacker may replay a signed re
 the five-minute window); Bot Framework may redeliver an activity. Each event must become one
 user message, across all Rasa replicas, so the claim lives where every replica sees it:
 
-- `InMemoryStore` for the embedded default (one Rasa process, in-memory lock store);
+- `InMemoryStore` for one Rasa process (the in-memory lock store);
+- `SQLiteStore` for the embedded default: the Rasa workers of one host, in the SQLite file of
+  their lock store (`rasa_runtime.lock_store.SQLiteLockStore`);
 - `RedisStore` for production (several replicas, the same Redis as the lock store).
 
 The same store keeps conversation references (where to send a proactive reply) for a while.
@@ -14,6 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import sqlite3
+import threading
 import time
 from typing import Callable, Dict, Optional, Protocol, Text, Tuple
 
@@ -105,8 +110,72 @@ class RedisStore:
         return None if raw is None else raw.decode()
 
 
+class SQLiteStore:
+    """A table in the host's lock-store file: atomic across the processes that open it."""
+
+    _SCHEMA = ("CREATE TABLE IF NOT EXISTS channel_claims "
+               "(key TEXT PRIMARY KEY, value TEXT NOT NULL, expires REAL NOT NULL)")
+    SWEEP_SECONDS = 60.0
+
+    def __init__(self, path: Text, prefix: Text = DEFAULT_PREFIX,
+                 clock: Callable[[], float] = time.time) -> None:
+        from rasa_runtime.host_database import database_path  # the Rasa runtime's module
+
+        self.path = database_path(path)
+        self._prefix = prefix
+        self._clock = clock  # wall time: shared by every process, unlike a monotonic clock
+        self._guard = threading.Lock()
+        self._connection: Optional[sqlite3.Connection] = None
+        self._pid = -1
+        self._next_sweep = 0.0
+
+    def _execute(self, sql: Text, parameters: Tuple[object, ...]) -> sqlite3.Cursor:
+        from rasa_runtime.host_database import open_database
+
+        with self._guard:
+            # Channels are built before Sanic forks its workers: each process opens its own.
+            if self._connection is None or self._pid != os.getpid():
+                self._connection = open_database(self.path, self._SCHEMA)
+                self._pid = os.getpid()
+            return self._connection.execute(sql, parameters)
+
+    def _sweep(self, now: float) -> None:
+        if now >= self._next_sweep:
+            self._next_sweep = now + self.SWEEP_SECONDS
+            self._execute("DELETE FROM channel_claims WHERE expires <= ?", (now,))
+
+    async def claim(self, key: Text, ttl_seconds: int) -> bool:
+        now = self._clock()
+        self._sweep(now)
+        # One statement: a new key, or an expired one taken over; a live key is left alone.
+        cursor = self._execute(
+            "INSERT INTO channel_claims (key, value, expires) VALUES (?, '1', ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = '1', expires = excluded.expires "
+            "WHERE channel_claims.expires <= ?",
+            (self._prefix + key, now + ttl_seconds, now))
+        return cursor.rowcount == 1
+
+    async def put(self, key: Text, value: Text, ttl_seconds: int) -> None:
+        now = self._clock()
+        self._sweep(now)
+        self._execute(
+            "INSERT INTO channel_claims (key, value, expires) VALUES (?, ?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value, expires = excluded.expires",
+            (self._prefix + key, value, now + ttl_seconds))
+
+    async def get(self, key: Text) -> Optional[Text]:
+        row = self._execute("SELECT value FROM channel_claims WHERE key = ? AND expires > ?",
+                            (self._prefix + key, self._clock())).fetchone()
+        return None if row is None else str(row[0])
+
+
+# LOCK_STORE_TYPE of the host-local lock store (endpoints.yml), lower case as compared below.
+SQLITE_LOCK_STORE_TYPE = "rasa_runtime.lock_store.sqlitelockstore"
+
+
 def store_from_credentials(credentials: Dict[Text, object]) -> SharedStore:
-    """The store a channel's credentials ask for: `store_type` in_memory (default) or redis.
+    """The store a channel's credentials ask for: `store_type` in_memory (default), redis, or
+    the host-local SQLite lock store's type (`store_host` is then its file).
 
     credentials.yml passes the lock store's variables (LOCK_STORE_TYPE, _HOST, _PORT, _DB,
     _PASSWORD): the channels need exactly the sharing the lock store needs.
@@ -122,4 +191,8 @@ def store_from_credentials(credentials: Dict[Text, object]) -> SharedStore:
             password=str(credentials.get("store_password") or "") or None,
             prefix=str(credentials.get("store_prefix") or DEFAULT_PREFIX),
         )
-    raise ValueError(f"unknown channel store_type {kind!r}: use in_memory or redis")
+    if kind == SQLITE_LOCK_STORE_TYPE:
+        return SQLiteStore(str(credentials.get("store_host") or ""),
+                           prefix=str(credentials.get("store_prefix") or DEFAULT_PREFIX))
+    raise ValueError(f"unknown channel store_type {kind!r}: use in_memory, redis or "
+                     f"rasa_runtime.lock_store.SQLiteLockStore")

@@ -3,9 +3,15 @@
 Passing --auth-token / --jwt-secret here, inside the process, keeps them out of the process
 list (`ps`) where a command-line argument would show them. Run with the Rasa runtime's Python.
 Environment: RASA_AUTH_TOKEN, RASA_JWT_SECRET (required), RASA_MODEL, RASA_INTERFACE
-(default 127.0.0.1), RASA_PORT (default 5005), SANIC_WORKERS (Rasa's own: worker processes,
-more than one only with the Redis lock store), plus everything endpoints.yml and
-credentials.yml reference.
+(default 127.0.0.1), RASA_PORT (default 5005), RASA_READY_DIR (optional: a file per worker
+is created there once its model is loaded), SANIC_WORKERS (Rasa's own: worker processes,
+more than one only with a shared lock store: the host-local SQLite one or Redis), plus
+everything endpoints.yml and credentials.yml reference.
+
+TensorFlow runs each model call on the calling thread (TF_INTER_OP_PARALLELISM_THREADS and
+TF_INTRA_OP_PARALLELISM_THREADS default to 1 here; the environment wins): a message's model
+calls are tiny, and TensorFlow's default thread pools, one thread per core in every worker,
+spent more CPU handing work between threads than computing it (docs/performance.md).
 
 Before Rasa starts, `rasa_runtime.hot_path` patches five of its methods that recompute what does
 not change (a schema checked on every action call, TED predictions, matching rules, dialogue
@@ -15,6 +21,8 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
+from typing import Any
 
 
 def required(name: str) -> str:
@@ -41,13 +49,43 @@ def rasa_arguments() -> list[str]:
     ]
 
 
+# Read by Rasa when it loads a TensorFlow model (rasa/utils/tensorflow/environment.py).
+SINGLE_THREADED_TENSORFLOW = {
+    "TF_INTER_OP_PARALLELISM_THREADS": "1",
+    "TF_INTRA_OP_PARALLELISM_THREADS": "1",
+}
+
+
+def announce_readiness(ready_directory: Path) -> None:
+    """Have each Sanic worker create `<ready_directory>/worker-<pid>` once its model is loaded.
+
+    Rasa answers HTTP as soon as one worker has loaded; the others go on loading (a core each
+    for ~20 s). `scripts/stack.py` waits for one file per worker before it says "ready".
+    """
+    import rasa.core.run
+
+    original = rasa.core.run.load_agent_on_start
+
+    async def load_agent_on_start(*args: Any, **kwargs: Any) -> Any:
+        agent = await original(*args, **kwargs)
+        (ready_directory / f"worker-{os.getpid()}").touch()
+        return agent
+
+    # serve_application looks the name up when it registers the listener, after this runs.
+    rasa.core.run.load_agent_on_start = load_agent_on_start
+
+
 def main() -> None:
+    for name, value in SINGLE_THREADED_TENSORFLOW.items():
+        os.environ.setdefault(name, value)
     sys.argv = rasa_arguments()
     from rasa.__main__ import main as rasa_main
 
     from rasa_runtime import hot_path
 
     hot_path.install()
+    if os.environ.get("RASA_READY_DIR"):
+        announce_readiness(Path(os.environ["RASA_READY_DIR"]))
 
     rasa_main()
 

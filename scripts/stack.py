@@ -1,7 +1,7 @@
 """Run the whole assistant on this machine: action server, Rasa server and web app.
 
-Embedded defaults (SQLite helpdesk database and tracker store, in-memory lock store), every
-HTTP surface bound to 127.0.0.1, secrets generated once into var/secrets.env. Any variable
+Embedded defaults (SQLite helpdesk database and tracker store; two Rasa workers sharing a
+SQLite lock store on this host), every HTTP surface bound to 127.0.0.1, secrets generated once into var/secrets.env. Any variable
 already in the environment wins, which is how production stores are configured. Ctrl-C (or
 SIGTERM) stops every child process; so does the exit of any one of them.
 
@@ -24,6 +24,7 @@ import urllib.request
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 VAR = Path(os.environ.get("HELPDESK_VAR_DIR") or ROOT / "var")
@@ -31,6 +32,7 @@ SECRETS_FILE = VAR / "secrets.env"
 SECRET_NAMES = ("RASA_AUTH_TOKEN", "RASA_JWT_SECRET", "WIDGET_TOKEN_SECRET")
 READY_TIMEOUT_SECONDS = float(os.environ.get("STACK_READY_TIMEOUT", "180"))
 STOP_GRACE_SECONDS = 10
+HOST_LOCK_STORE = "rasa_runtime.lock_store.SQLiteLockStore"
 
 
 @dataclass
@@ -39,6 +41,8 @@ class Child:
     command: list[str]
     health_url: str | None  # None: up as soon as it runs (a worker with no HTTP surface)
     process: subprocess.Popen | None = None
+    # Rasa: up when every worker has loaded its model (scripts/rasa_server.py's marker files).
+    all_workers_ready: Callable[[], bool] | None = None
 
 
 def load_or_create_secrets() -> dict[str, str]:
@@ -58,6 +62,11 @@ def load_or_create_secrets() -> dict[str, str]:
     return stored
 
 
+def default_rasa_workers() -> int:
+    """One Rasa worker per core, at most two: a worker holds ~1.5 GB and uses one core."""
+    return max(1, min(2, os.cpu_count() or 1))
+
+
 def stack_environment(dev_signin: bool) -> dict[str, str]:
     env = dict(os.environ)
     for name, value in load_or_create_secrets().items():
@@ -67,14 +76,16 @@ def stack_environment(dev_signin: bool) -> dict[str, str]:
     defaults = {
         "HELPDESK_DATABASE_URL": f"sqlite:///{VAR / 'helpdesk.db'}",
         "TRACKER_STORE_URL": f"sqlite:///{VAR / 'rasa_tracker.db'}",
-        "LOCK_STORE_TYPE": "in_memory",
-        "LOCK_STORE_HOST": "127.0.0.1",
+        # Rasa's workers share conversation locks (and the channels' claims) in one file.
+        "LOCK_STORE_TYPE": HOST_LOCK_STORE,
+        "LOCK_STORE_HOST": str(VAR / "rasa_locks.db"),
         "LOCK_STORE_PORT": "6379",
         "LOCK_STORE_DB": "0",
         "LOCK_STORE_PASSWORD": "",
         "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{action_port}/webhook",
         "RASA_URL": f"http://127.0.0.1:{rasa_port}",
         "SANIC_HOST": "127.0.0.1",
+        "SANIC_WORKERS": str(default_rasa_workers()),  # Rasa's own variable
         "RASA_INTERFACE": "127.0.0.1",
         "WEB_HOST": "127.0.0.1",
         "WEB_PORT": "8080",
@@ -122,6 +133,27 @@ def use_sqlite_write_ahead_log(database_url: str) -> None:
         connection.execute("PRAGMA journal_mode=WAL")
 
 
+def clear_host_locks(env: dict[str, str]) -> None:
+    """Delete the host-local lock file before Rasa starts: it only holds the tickets of running
+    processes, and a crashed run's could hold a conversation for up to a minute."""
+    if env.get("LOCK_STORE_TYPE") != HOST_LOCK_STORE:
+        return
+    path = Path(env["LOCK_STORE_HOST"].removeprefix("sqlite:///"))
+    for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        leftover.unlink(missing_ok=True)
+
+
+def rasa_readiness(env: dict[str, str]) -> Callable[[], bool]:
+    """Empty the directory where each Rasa worker announces it has loaded; count them."""
+    directory = VAR / "rasa-ready"
+    directory.mkdir(parents=True, exist_ok=True)
+    for stale in directory.glob("worker-*"):
+        stale.unlink()
+    env["RASA_READY_DIR"] = str(directory)
+    workers = int(env.get("SANIC_WORKERS") or 1)
+    return lambda: len(list(directory.glob("worker-*"))) >= workers
+
+
 def children(env: dict[str, str], model: str) -> list[Child]:
     services_python = str(ROOT / ".venv" / "services" / "bin" / "python")
     rasa_python = str(ROOT / ".venv" / "rasa" / "bin" / "python")
@@ -132,7 +164,7 @@ def children(env: dict[str, str], model: str) -> list[Child]:
                "--port", env["ACTION_SERVER_PORT"]],
               f"http://127.0.0.1:{env['ACTION_SERVER_PORT']}/health"),
         Child("rasa", [rasa_python, str(ROOT / "scripts" / "rasa_server.py")],
-              f"http://127.0.0.1:{env['RASA_PORT']}/"),
+              f"http://127.0.0.1:{env['RASA_PORT']}/", all_workers_ready=rasa_readiness(env)),
         Child("web app", [services_python, "-m", "bot.web"],
               f"http://127.0.0.1:{env['WEB_PORT']}/healthz"),
         # SLA breach flags and ticket notifications (proactive messages through Rasa's API).
@@ -171,7 +203,8 @@ def wait_until_ready(started: list[Child]) -> None:
         for child in list(pending):
             if child.process.poll() is not None:
                 raise RuntimeError(f"{child.name} exited with code {child.process.returncode}")
-            if child.health_url is None or is_up(child.health_url):
+            if ((child.health_url is None or is_up(child.health_url))
+                    and (child.all_workers_ready is None or child.all_workers_ready())):
                 print(f"  {child.name} is up", flush=True)
                 pending.remove(child)
         if pending and time.monotonic() > deadline:
@@ -189,6 +222,7 @@ def main() -> int:
     model = args.model or (ROOT / "models" / "current.txt").read_text().strip()
     env = stack_environment(args.dev_signin)
     use_sqlite_write_ahead_log(env["HELPDESK_DATABASE_URL"])
+    clear_host_locks(env)
     started: list[Child] = []
 
     def on_signal(signum: int, _frame: object) -> None:

@@ -1,15 +1,17 @@
-"""The shared store behind event de-duplication: in memory, and in a real Redis server
-shared by two store instances (standing in for two Rasa replicas)."""
+"""The shared store behind event de-duplication: in memory, in the host-local SQLite file
+(two store instances on one file standing in for two Rasa workers), and in a real Redis
+server shared by two store instances (standing in for two Rasa replicas)."""
 from __future__ import annotations
 
 import asyncio
 import shutil
 import subprocess
+from pathlib import Path
 from typing import Iterator
 
 import pytest
 
-from connectors.dedup import InMemoryStore, RedisStore, store_from_credentials
+from connectors.dedup import InMemoryStore, RedisStore, SQLiteStore, store_from_credentials
 from connectors.references import ConversationReferences
 
 from .fakes import free_port
@@ -72,6 +74,44 @@ def test_the_store_defaults_to_memory(kind: object) -> None:
 def test_an_unknown_store_type_is_refused() -> None:
     with pytest.raises(ValueError):
         store_from_credentials({"store_type": "sqlite"})
+
+
+async def test_two_workers_sharing_the_host_file_grant_each_event_once(tmp_path: Path) -> None:
+    clock = Clock()
+    first = SQLiteStore(str(tmp_path / "locks.db"), prefix="test:", clock=clock)
+    second = SQLiteStore(f"sqlite:///{tmp_path / 'locks.db'}", prefix="test:", clock=clock)
+    claims = [store.claim("slack:T0:event:Ev1", 60) for store in (first, second) for _ in range(50)]
+    assert (await asyncio.gather(*claims)).count(True) == 1
+    clock.now += 59
+    assert not await second.claim("slack:T0:event:Ev1", 60)
+    clock.now += 1
+    assert await second.claim("slack:T0:event:Ev1", 60)  # expired: claimable again, once
+    assert not await first.claim("slack:T0:event:Ev1", 60)
+
+
+async def test_host_file_values_are_shared_replaced_and_expire(tmp_path: Path) -> None:
+    clock = Clock()
+    first = SQLiteStore(str(tmp_path / "locks.db"), clock=clock)
+    second = SQLiteStore(str(tmp_path / "locks.db"), clock=clock)
+    await first.put("ref:slack:x", '{"channel": "D1"}', 10)
+    await second.put("ref:slack:x", '{"channel": "D2"}', 10)
+    assert await first.get("ref:slack:x") == '{"channel": "D2"}'
+    assert await first.get("ref:slack:absent") is None
+    clock.now += 61
+    await first.claim("event:new", 5)  # the sweep deletes what expired
+    assert await second.get("ref:slack:x") is None
+    rows = first._execute("SELECT count(*) FROM channel_claims", ()).fetchone()[0]
+    assert rows == 1
+
+
+def test_the_host_file_store_is_chosen_with_the_host_lock_store(tmp_path: Path) -> None:
+    store = store_from_credentials({
+        "store_type": "rasa_runtime.lock_store.SQLiteLockStore",
+        "store_host": str(tmp_path / "locks.db"), "store_port": "6379"})
+    assert isinstance(store, SQLiteStore) and store.path == tmp_path / "locks.db"
+    with pytest.raises(ValueError, match="LOCK_STORE_HOST"):
+        store_from_credentials({"store_type": "rasa_runtime.lock_store.SQLiteLockStore",
+                                "store_host": ""})
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,8 @@
 """endpoints.yml builds the right stores from environment variables alone.
 
-Embedded default: SQLite tracker store and in-memory lock store. Production: PostgreSQL tracker
-store and Redis lock store, against the local servers (CI has them; a test fails, naming the
+Embedded default: SQLite tracker store and the host-local SQLite lock store (its own tests:
+test_host_lock_store.py); one process may use Rasa's in-memory lock store. Production:
+PostgreSQL tracker store and Redis lock store, against the local servers (CI has them; a test fails, naming the
 server, when one is unreachable).
 """
 from __future__ import annotations
@@ -85,7 +86,7 @@ async def test_the_tracker_store_keeps_events_and_verified_metadata(
     assert restored.latest_action_name == "action_leave_balance"
 
 
-def test_the_embedded_lock_store_is_in_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_one_process_may_use_the_in_memory_lock_store(monkeypatch: pytest.MonkeyPatch) -> None:
     endpoints = configure(monkeypatch, LOCK_STORE_TYPE="in_memory")
     assert isinstance(LockStore.create(endpoints.lock_store), InMemoryLockStore)
 
