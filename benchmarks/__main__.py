@@ -83,8 +83,10 @@ def cpu_now(stack: StackProcess) -> dict[str, float]:
 
 
 async def measure_level(stack: StackProcess, level: int, seconds: float, max_messages: int,
-                        think_seconds: float) -> tuple[dict[str, Any], dict[str, Any], int]:
-    """End-to-end conversations, then the bare parse, at one concurrency level."""
+                        think_seconds: float
+                        ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], int]:
+    """End-to-end conversations, then the bare parse paced as they were (for the comparison)
+    and at full speed (the NLU's capacity), at one concurrency level."""
     subjects = provision_subjects(stack.database_url, level,
                                   driver.identities_needed(level, max_messages))
     cpu_before = cpu_now(stack)
@@ -99,27 +101,34 @@ async def measure_level(stack: StackProcess, level: int, seconds: float, max_mes
     print(f"  end-to-end c={level}: {end_to_end}", flush=True)
     token = stack.env["RASA_AUTH_TOKEN"]
     parse = report.summarise(await driver.run_parse(
-        stack.rasa, token, level, seconds / 2, max_messages))
-    print(f"  /model/parse c={level}: {parse}", flush=True)
-    return end_to_end, parse, lost
+        stack.rasa, token, level, seconds, max_messages, think_seconds))
+    print(f"  /model/parse c={level}, paced: {parse}", flush=True)
+    capacity = parse
+    if think_seconds:
+        capacity = report.summarise(await driver.run_parse(
+            stack.rasa, token, level, seconds / 2, max_messages))
+        print(f"  /model/parse c={level}, closed loop: {capacity}", flush=True)
+    return end_to_end, parse, capacity, lost
 
 
 async def measure(stack: StackProcess, levels: list[int], seconds: float,
                   max_messages: int, think_seconds: float) -> dict[str, Any]:
     warm_up = provision_subjects(stack.database_url, 0, driver.identities_needed(2, 30))
     await driver.run_conversations(stack.web, warm_up, 2, seconds=3, max_messages=30)
-    end_to_end, parse, lost = [], [], 0
+    end_to_end, parse, capacity, lost = [], [], [], 0
     for level in levels:
-        level_result, parse_result, level_lost = await measure_level(
+        level_result, parse_result, capacity_result, level_lost = await measure_level(
             stack, level, seconds, max_messages, think_seconds)
         end_to_end.append(level_result)
         parse.append(parse_result)
+        capacity.append(capacity_result)
         lost += level_lost
     texts, expected = zip(*LABELLED)
     predicted = await driver.parse_intents(stack.rasa, stack.env["RASA_AUTH_TOKEN"], list(texts))
     accuracy = sum(p == e for p, e in zip(predicted, expected)) / len(expected)
     memory = {name: report.rss_megabytes(pid) for name, pid in stack.pids().items()}
-    return {"end_to_end": end_to_end, "parse": parse, "conversations_out_of_order": lost,
+    return {"end_to_end": end_to_end, "parse": parse, "parse_closed_loop": capacity,
+            "conversations_out_of_order": lost,
             "intent_accuracy": round(accuracy, 3), "rss_mb": memory}
 
 

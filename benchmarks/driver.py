@@ -121,16 +121,29 @@ async def run_conversations(web: str, subjects: list[str], concurrency: int, sec
 
 
 async def run_parse(rasa: str, token: str, concurrency: int, seconds: float,
-                    max_messages: int) -> LevelResult:
-    """The bare NLU cost: /model/parse at the same concurrency, no dialogue, no actions."""
+                    max_messages: int, think_seconds: float = 0.0) -> LevelResult:
+    """The bare NLU cost: /model/parse at the same concurrency, no dialogue, no actions.
+
+    With `think_seconds`, each of the `concurrency` callers pauses as a simulated employee does
+    (the same pauses, from the same seeded generator): the parse then runs under the same
+    pacing as the conversations it is compared with. A server that idles between requests
+    answers more slowly than one kept busy (here: ~15 ms at full speed, ~19-24 ms with pauses,
+    the same requests), so a closed-loop parse against paced conversations would count that
+    difference as dialogue cost. Without it: a closed loop, the NLU's capacity.
+    """
     result = LevelResult(concurrency=concurrency)
     budget = [max_messages]
     deadline = time.monotonic() + seconds
     began = time.monotonic()
+    pace = random.Random(concurrency)
 
     async def worker(http: aiohttp.ClientSession, offset: int) -> None:
         index = offset
+        if think_seconds:
+            await asyncio.sleep(pace.uniform(0, think_seconds))  # arrivals, as in _employees
         while time.monotonic() < deadline and budget[0] > 0:
+            if think_seconds and index > offset:
+                await asyncio.sleep(_pause(think_seconds, pace))  # a caller's pace
             budget[0] -= 1
             text = CONVERSATION[index % len(CONVERSATION)].text
             index += 1

@@ -37,6 +37,14 @@ def test_each_target_can_be_missed() -> None:
     assert [v["met"] for v in report.targets(missed).values()] == [False, False, False]
 
 
+def test_the_ratio_is_judged_against_the_paced_parse_and_shows_the_closed_loop_one() -> None:
+    verdict = report.targets(run(parse_closed_loop=[level(1, p50_ms=10.0), level(16),
+                                                    level(64)]))["p50_at_1_le_2x_parse_p50"]
+    assert verdict["met"] is True and verdict["measured_ratio"] == 1.92
+    assert verdict["parse_closed_loop_p50_ms"] == 10.0
+    assert verdict["ratio_to_closed_loop_parse"] == 2.5
+
+
 def test_errors_fail_a_target_whatever_the_speed() -> None:
     failing = run(end_to_end=[level(1), level(16, p95_ms=100.0, errors=1), level(64)])
     assert report.targets(failing)["p95_ms_at_16_le_300_zero_errors"]["met"] is False
@@ -53,6 +61,7 @@ def test_the_table_shows_every_level_and_the_verdicts() -> None:
     table = report.table(result)
     assert table.count("\n| 1 |") + table.count("\n| 16 |") + table.count("\n| 64 |") == 3
     assert "MET    msg_per_s_at_64" in table and "load average before/after" in table
+    assert "parse p50 ms (paced)" in table
 
 
 def test_cpu_per_message() -> None:
