@@ -32,9 +32,16 @@ Found with py-spy on the running server (docs/performance.md):
    constant object (`Domain.as_dict()` returns the same dict), so its JSON is encoded once and
    spliced into each request body: the same JSON document, the domain key last.
 
-All five patch Rasa internals, so `install()` checks the Rasa version they were written
-against and refuses any other. `tests/rasa_stores/test_hot_path.py` checks that each gives
-what the code it replaces gives.
+6. The action call's HTTP client: one kept-alive session per endpoint and event loop instead
+   of one per call (`rasa_runtime/action_client.py`), closed by Rasa's shutdown listener.
+
+7. The action server's answer recognised as valid by the one event schema each event's name
+   selects, instead of all 23 of the `oneOf` (`rasa_runtime/action_validation.py`); any answer
+   not recognised goes through 1 as before.
+
+All seven patch Rasa internals, so `install()` checks the Rasa version they were written
+against and refuses any other. `tests/rasa_stores/test_hot_path.py` and
+`test_action_client.py` check that each gives what the code it replaces gives.
 """
 from __future__ import annotations
 
@@ -280,6 +287,7 @@ def install() -> None:
     """Patch Rasa's classes (idempotent); call before the model is loaded."""
     global _installed
     import rasa
+    import rasa.core.run
     from rasa.core.actions.action import RemoteAction
     from rasa.core.policies.rule_policy import RulePolicy
     from rasa.core.policies.ted_policy import TEDPolicy
@@ -292,15 +300,20 @@ def install() -> None:
             f"not {rasa.__version__}: re-check the patched methods before updating the pin")
     if _installed:
         return
+    from rasa_runtime import action_client, action_validation
+
     ORIGINALS.update(validate=RemoteAction._validate_action_result,
                      ted=TEDPolicy.predict_action_probabilities,
                      rule_keys=RulePolicy._get_possible_keys,
                      past_states=DialogueStateTracker.past_states,
-                     request=EndpointConfig.request)
-    RemoteAction._validate_action_result = validate_action_result
+                     request=EndpointConfig.request,
+                     close_resources=rasa.core.run.close_resources)
+    RemoteAction._validate_action_result = action_validation.validate_action_result
     TEDPolicy.predict_action_probabilities = memoised_ted_prediction(ORIGINALS["ted"])
     RulePolicy._get_possible_keys = possible_rule_keys
     DialogueStateTracker.past_states = memoised_past_states(ORIGINALS["past_states"])
-    EndpointConfig.request = preencoded_action_calls(ORIGINALS["request"])
+    EndpointConfig.request = preencoded_action_calls(
+        action_client.pooled_requests(ORIGINALS["request"]))
+    rasa.core.run.close_resources = action_client.closing_sessions(ORIGINALS["close_resources"])
     _installed = True
     logger.info("hot_path.installed")
