@@ -13,7 +13,8 @@ reads them unchanged) and keeps the trackers of the conversations this process i
 - `save` appends only the events after the ones it knows are stored: no COUNT, no re-read.
 - `retrieve` hands back the kept tracker after one indexed query, `max(id)` of the
   conversation's events, still equals what this process last wrote or read. Any write by
-  another process (a second worker, a replica) changes it, and the tracker is read again.
+  another process (a second worker, a replica) changes it: the rows added since are then
+  applied to the kept tracker (a new session is read in full).
 - A kept tracker holding events that were never saved (a message whose handling failed) is
   never handed out: the number of its events must equal the number stored.
 - A save that starts a new session drops the tracker, so the next read returns the new session
@@ -45,7 +46,7 @@ from sqlalchemy.pool import QueuePool
 from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import Event, SessionStarted
+from rasa.shared.core.events import Event, SessionStarted, deserialise_events
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
@@ -107,14 +108,46 @@ class CachingSQLTrackerStore(SQLTrackerStore):
     # --- reading -------------------------------------------------------------------------------
 
     async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
-        """The conversation's current session, from memory when it is provably current."""
+        """The conversation's current session, from memory when it is provably current, or
+        brought up to date with the events another process added since."""
         kept = self._kept.get(sender_id)
         if kept is not None and len(kept.tracker.events) == kept.stored:
-            if self._latest_event_id(sender_id) == kept.last_id:
+            latest = self._latest_event_id(sender_id)
+            if latest == kept.last_id or self._catch_up(sender_id, kept, latest):
                 self._kept.move_to_end(sender_id)
                 return kept.tracker
         self._kept.pop(sender_id, None)
         return self._load(sender_id)
+
+    def _catch_up(self, sender_id: Text, kept: _Kept, latest: Optional[int]) -> bool:
+        """Apply the events stored after `kept.last_id` (another worker's writes) to the kept
+        tracker, as `from_dict` would replay them; False when only a full read will do.
+
+        With two workers a conversation's messages alternate between them, and re-reading the
+        whole session each time cost more than the rest of the dialogue. Safe for the same
+        reason as the cache: every write to a conversation is committed under its lock, so
+        the rows after `last_id` are exactly what was added, in order. A new session (a
+        `session_started` row) needs the full read: `retrieve` returns the latest session only.
+        """
+        if kept.last_id is None or latest is None or latest < kept.last_id:
+            return False
+        events = self.SQLEvent.__table__
+        with self.session_scope() as session:
+            rows = session.execute(
+                sa.select(events.c.id, events.c.data)
+                .where(events.c.sender_id == sender_id, events.c.id > kept.last_id)
+                .order_by(events.c.id)).all()
+        added = [json.loads(row.data) for row in rows]
+        if not added or any(event.get("event") == SessionStarted.type_name for event in added):
+            return False
+        for event in deserialise_events(added):
+            # What `from_events` does for each event of a fresh tracker; `update` would also
+            # stamp this process's model id on the event's metadata, which a fresh read does not.
+            kept.tracker.events.append(event)
+            event.apply_to(kept.tracker)
+        kept.stored += len(added)
+        kept.last_id = rows[-1].id
+        return True
 
     def _latest_event_id(self, sender_id: Text) -> Optional[int]:
         with self.session_scope() as session:

@@ -138,6 +138,43 @@ async def test_a_write_by_another_process_is_seen(tracker_url: str) -> None:
     assert len(stored_rows(ours, "s")) == 16  # nothing written twice, nothing lost
 
 
+async def test_another_workers_writes_are_applied_to_the_kept_tracker(
+        tracker_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two workers take turns on one conversation: each brings its kept tracker up to date
+    with the other's new rows, and ends with what a fresh read gives."""
+    first, second = caching(tracker_url), caching(tracker_url)
+    await handle(first, "s", turn("hello", "greet", "Hello!"))
+    await handle(second, "s", turn("how much leave?", "leave_balance", "You have 3"))
+    kept_by_first = await first.retrieve("s")  # read in full once, then kept
+    await second.retrieve("s")
+    full_reads: list[str] = []
+    for store in (first, second):
+        load = store._load
+        monkeypatch.setattr(store, "_load", lambda sender, load=load: (
+            full_reads.append(sender), load(sender))[1])
+    await handle(first, "s", turn("and now?", "leave_balance", "You have 2"))
+    await handle(second, "s", [SlotSet("ticket_reference", "PAY-1"),
+                               *turn("thanks", "greet", "You're welcome")])
+    caught_up = await first.retrieve("s")
+    assert caught_up is kept_by_first and full_reads == []
+    fresh = await stock(tracker_url).retrieve("s")
+    assert dialogue(caught_up) == dialogue(fresh)
+    assert caught_up.current_state() == fresh.current_state()
+    assert caught_up.get_slot("ticket_reference") is None  # the turn's own SlotSet, applied
+    assert len(stored_rows(first, "s")) == 22  # nothing written twice, nothing lost
+
+
+async def test_a_new_session_started_by_another_worker_is_read_in_full(tracker_url: str) -> None:
+    first, second = caching(tracker_url), caching(tracker_url)
+    await handle(first, "s", turn("hello", "greet", "Hello!"))
+    await handle(second, "s", [ActionExecuted("action_session_start"), SessionStarted(),
+                               ActionExecuted("action_listen"),
+                               *turn("hello again", "greet", "Hello!")])
+    assert dialogue(await first.retrieve("s")) == dialogue(await stock(tracker_url).retrieve("s"))
+    assert [e.text for e in (await first.retrieve("s")).events
+            if isinstance(e, UserUttered)] == ["hello again"]
+
+
 async def test_a_tracker_whose_handling_failed_is_not_reused(tracker_url: str) -> None:
     ours = caching(tracker_url)
     await handle(ours, "s", turn("hello", "greet", "Hello!"))
