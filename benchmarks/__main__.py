@@ -32,6 +32,8 @@ STOCK_CONFIG = "rasa/cli/initial_project/config.yml"
 # several). With no pause, 16 conversations keep 16 messages queued at all times, and p95 at 16
 # could only reach 300 ms at ~80 messages a second, the bare NLU's own maximum here.
 THINK_SECONDS = 1.0
+WARM_UP_CONCURRENCY = 4
+WARM_UP_MESSAGES = 120  # 12 conversations, spread over the workers
 
 
 def provision_subjects(database_url: str, level: int, count: int) -> list[str]:
@@ -113,8 +115,12 @@ async def measure_level(stack: StackProcess, level: int, seconds: float, max_mes
 
 async def measure(stack: StackProcess, levels: list[int], seconds: float,
                   max_messages: int, think_seconds: float) -> dict[str, Any]:
-    warm_up = provision_subjects(stack.database_url, 0, driver.identities_needed(2, 30))
-    await driver.run_conversations(stack.web, warm_up, 2, seconds=3, max_messages=30)
+    # Every Rasa worker must have met each turn of the conversation before a level is timed:
+    # TensorFlow traces its graphs and the memoised predictions fill on first use, per worker.
+    warm_up = provision_subjects(stack.database_url, 0,
+                                 driver.identities_needed(WARM_UP_CONCURRENCY, WARM_UP_MESSAGES))
+    await driver.run_conversations(stack.web, warm_up, WARM_UP_CONCURRENCY, seconds=20,
+                                   max_messages=WARM_UP_MESSAGES)
     end_to_end, parse, capacity, lost = [], [], [], 0
     for level in levels:
         level_result, parse_result, capacity_result, level_lost = await measure_level(
