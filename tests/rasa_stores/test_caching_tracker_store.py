@@ -164,17 +164,6 @@ async def test_another_workers_writes_are_applied_to_the_kept_tracker(
     assert len(stored_rows(first, "s")) == 22  # nothing written twice, nothing lost
 
 
-async def test_a_new_session_started_by_another_worker_is_read_in_full(tracker_url: str) -> None:
-    first, second = caching(tracker_url), caching(tracker_url)
-    await handle(first, "s", turn("hello", "greet", "Hello!"))
-    await handle(second, "s", [ActionExecuted("action_session_start"), SessionStarted(),
-                               ActionExecuted("action_listen"),
-                               *turn("hello again", "greet", "Hello!")])
-    assert dialogue(await first.retrieve("s")) == dialogue(await stock(tracker_url).retrieve("s"))
-    assert [e.text for e in (await first.retrieve("s")).events
-            if isinstance(e, UserUttered)] == ["hello again"]
-
-
 async def test_a_tracker_whose_handling_failed_is_not_reused(tracker_url: str) -> None:
     ours = caching(tracker_url)
     await handle(ours, "s", turn("hello", "greet", "Hello!"))
@@ -188,12 +177,16 @@ async def test_a_tracker_whose_handling_failed_is_not_reused(tracker_url: str) -
     assert len(stored_rows(ours, "s")) == 11
 
 
-async def test_a_new_session_reads_back_as_with_the_stock_store(tracker_url: str) -> None:
+@pytest.mark.parametrize("started_by", ["this worker", "another worker"])
+async def test_a_new_session_reads_back_as_with_the_stock_store(tracker_url: str,
+                                                                started_by: str) -> None:
     ours = caching(tracker_url)
+    writer = ours if started_by == "this worker" else caching(tracker_url)
     await handle(ours, "s", turn("hello", "greet", "Hello!"))
-    await handle(ours, "s", [ActionExecuted("action_session_start"), SessionStarted(),
-                             ActionExecuted("action_listen"),
-                             *turn("hello again", "greet", "Hello!")])
+    await ours.retrieve("s")  # kept here
+    await handle(writer, "s", [ActionExecuted("action_session_start"), SessionStarted(),
+                               ActionExecuted("action_listen"),
+                               *turn("hello again", "greet", "Hello!")])
     assert dialogue(await ours.retrieve("s")) == dialogue(await stock(tracker_url).retrieve("s"))
     assert [e.text for e in (await ours.retrieve("s")).events
             if isinstance(e, UserUttered)] == ["hello again"]
