@@ -22,6 +22,8 @@ import threading
 import time
 from typing import Callable, Dict, Optional, Protocol, Text, Tuple
 
+from rasa_runtime.host_database import database_path, open_database
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_PREFIX = "helpdesk:channels:"
@@ -119,8 +121,6 @@ class SQLiteStore:
 
     def __init__(self, path: Text, prefix: Text = DEFAULT_PREFIX,
                  clock: Callable[[], float] = time.time) -> None:
-        from rasa_runtime.host_database import database_path  # the Rasa runtime's module
-
         self.path = database_path(path)
         self._prefix = prefix
         self._clock = clock  # wall time: shared by every process, unlike a monotonic clock
@@ -130,8 +130,6 @@ class SQLiteStore:
         self._next_sweep = 0.0
 
     def _execute(self, sql: Text, parameters: Tuple[object, ...]) -> sqlite3.Cursor:
-        from rasa_runtime.host_database import open_database
-
         with self._guard:
             # Channels are built before Sanic forks its workers: each process opens its own.
             if self._connection is None or self._pid != os.getpid():
