@@ -16,13 +16,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import sqlite3
-import threading
 import time
 from typing import Callable, Dict, Optional, Protocol, Text, Tuple
 
-from rasa_runtime.host_database import database_path, open_database
+from rasa_runtime.host_database import HostDatabase
 
 logger = logging.getLogger(__name__)
 
@@ -121,21 +119,14 @@ class SQLiteStore:
 
     def __init__(self, path: Text, prefix: Text = DEFAULT_PREFIX,
                  clock: Callable[[], float] = time.time) -> None:
-        self.path = database_path(path)
+        self._database = HostDatabase(path, self._SCHEMA)
+        self.path = self._database.path
         self._prefix = prefix
         self._clock = clock  # wall time: shared by every process, unlike a monotonic clock
-        self._guard = threading.Lock()
-        self._connection: Optional[sqlite3.Connection] = None
-        self._pid = -1
         self._next_sweep = 0.0
 
     def _execute(self, sql: Text, parameters: Tuple[object, ...]) -> sqlite3.Cursor:
-        with self._guard:
-            # Channels are built before Sanic forks its workers: each process opens its own.
-            if self._connection is None or self._pid != os.getpid():
-                self._connection = open_database(self.path, self._SCHEMA)
-                self._pid = os.getpid()
-            return self._connection.execute(sql, parameters)
+        return self._database.execute(sql, parameters)
 
     def _sweep(self, now: float) -> None:
         if now >= self._next_sweep:

@@ -20,16 +20,13 @@ endpoints.yml: `type: rasa_runtime.lock_store.SQLiteLockStore`, `url:` the file'
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
-import threading
-from contextlib import contextmanager
-from typing import Any, Iterator, Optional, Text
+from typing import Any, Optional, Text, Union
 
 from rasa.core.lock import TicketLock
 from rasa.core.lock_store import LOCK_LIFETIME, LockError, LockStore
 
-from .host_database import database_path, open_database
+from .host_database import HostDatabase
 
 _SCHEMA = ("CREATE TABLE IF NOT EXISTS conversation_locks "
            "(conversation_id TEXT PRIMARY KEY, lock TEXT NOT NULL)")
@@ -39,37 +36,15 @@ class SQLiteLockStore(LockStore):
     """Ticket locks shared by the processes of one host through one SQLite file."""
 
     def __init__(self, endpoint_config: Any = None, path: Optional[Text] = None) -> None:
-        self.path = database_path(path if path is not None else
-                                  getattr(endpoint_config, "url", None))
-        self._guard = threading.Lock()
-        self._connection: Optional[sqlite3.Connection] = None
-        self._pid = -1
-        with self._guard:
-            self._connect()  # fail at start-up, not on the first message
+        self._database = HostDatabase(
+            path if path is not None else getattr(endpoint_config, "url", None), _SCHEMA)
+        self.path = self._database.path
+        self._database.open()  # fail at start-up, not on the first message
         super().__init__()
 
-    def _connect(self) -> sqlite3.Connection:
-        """This process's connection (a connection must not cross a fork: Sanic forks workers)."""
-        if self._connection is None or self._pid != os.getpid():
-            self._connection = open_database(self.path, _SCHEMA)
-            self._pid = os.getpid()
-        return self._connection
-
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction, holding the file's write lock from its first read."""
-        with self._guard:
-            connection = self._connect()
-            connection.execute("BEGIN IMMEDIATE")
-            try:
-                yield connection
-            except BaseException:
-                connection.execute("ROLLBACK")
-                raise
-            connection.execute("COMMIT")
-
     @staticmethod
-    def _read(connection: sqlite3.Connection, conversation_id: Text) -> Optional[TicketLock]:
+    def _read(connection: Union[sqlite3.Connection, HostDatabase],
+              conversation_id: Text) -> Optional[TicketLock]:
         row = connection.execute("SELECT lock FROM conversation_locks WHERE conversation_id = ?",
                                  (conversation_id,)).fetchone()
         return TicketLock.from_dict(json.loads(row[0])) if row else None
@@ -86,24 +61,22 @@ class SQLiteLockStore(LockStore):
                                (lock.conversation_id,))
 
     def get_lock(self, conversation_id: Text) -> Optional[TicketLock]:
-        with self._guard:
-            return self._read(self._connect(), conversation_id)
+        return self._read(self._database, conversation_id)  # a plain read, no write lock
 
     def delete_lock(self, conversation_id: Text) -> None:
-        with self._guard:
-            deleted = self._connect().execute(
-                "DELETE FROM conversation_locks WHERE conversation_id = ?",
-                (conversation_id,)).rowcount
+        deleted = self._database.execute(
+            "DELETE FROM conversation_locks WHERE conversation_id = ?",
+            (conversation_id,)).rowcount
         self._log_deletion(conversation_id, deletion_successful=deleted > 0)
 
     def save_lock(self, lock: TicketLock) -> None:
-        with self._transaction() as connection:
+        with self._database.transaction() as connection:
             self._write(connection, lock)
 
     def issue_ticket(self, conversation_id: Text, lock_lifetime: float = LOCK_LIFETIME) -> int:
         """A new ticket, numbered after the last one any process issued (atomic)."""
         try:
-            with self._transaction() as connection:
+            with self._database.transaction() as connection:
                 lock = self._read(connection, conversation_id) or self.create_lock(
                     conversation_id)
                 ticket = lock.issue_ticket(lock_lifetime)
@@ -114,7 +87,7 @@ class SQLiteLockStore(LockStore):
 
     def update_lock(self, conversation_id: Text) -> None:
         """Drop the conversation's expired tickets (atomic)."""
-        with self._transaction() as connection:
+        with self._database.transaction() as connection:
             lock = self._read(connection, conversation_id)
             if lock:
                 lock.remove_expired_tickets()
@@ -122,7 +95,7 @@ class SQLiteLockStore(LockStore):
 
     def finish_serving(self, conversation_id: Text, ticket_number: int) -> None:
         """Remove one ticket (atomic); the row goes with the last ticket."""
-        with self._transaction() as connection:
+        with self._database.transaction() as connection:
             lock = self._read(connection, conversation_id)
             if lock:
                 lock.remove_ticket_for(ticket_number)
