@@ -113,14 +113,19 @@ async def measure_level(stack: StackProcess, level: int, seconds: float, max_mes
     return end_to_end, parse, capacity, lost
 
 
+async def warm_up(stack: StackProcess) -> None:
+    """Every Rasa worker must have met each turn of the conversation before anything is timed
+    or profiled: TensorFlow traces its graphs and the memoised predictions fill on first use,
+    per worker."""
+    subjects = provision_subjects(
+        stack.database_url, 0, driver.identities_needed(WARM_UP_CONCURRENCY, WARM_UP_MESSAGES))
+    await driver.run_conversations(stack.web, subjects, WARM_UP_CONCURRENCY, seconds=20,
+                                   max_messages=WARM_UP_MESSAGES)
+
+
 async def measure(stack: StackProcess, levels: list[int], seconds: float,
                   max_messages: int, think_seconds: float) -> dict[str, Any]:
-    # Every Rasa worker must have met each turn of the conversation before a level is timed:
-    # TensorFlow traces its graphs and the memoised predictions fill on first use, per worker.
-    warm_up = provision_subjects(stack.database_url, 0,
-                                 driver.identities_needed(WARM_UP_CONCURRENCY, WARM_UP_MESSAGES))
-    await driver.run_conversations(stack.web, warm_up, WARM_UP_CONCURRENCY, seconds=20,
-                                   max_messages=WARM_UP_MESSAGES)
+    await warm_up(stack)
     end_to_end, parse, capacity, lost = [], [], [], 0
     for level in levels:
         level_result, parse_result, capacity_result, level_lost = await measure_level(

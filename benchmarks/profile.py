@@ -19,7 +19,7 @@ from pathlib import Path
 from scripts.stack_process import ROOT, StackProcess, current_model
 
 from . import driver, production
-from .__main__ import provision_subjects
+from .__main__ import provision_subjects, warm_up
 
 PY_SPY = Path(sys.executable).with_name("py-spy")
 SAMPLES_PER_SECOND = 100
@@ -72,8 +72,7 @@ def summarise(name: str, stacks: collections.Counter[tuple[str, ...]]) -> str:
 
 
 async def _load(stack: StackProcess, level: int, seconds: float) -> driver.LevelResult:
-    warm_up = provision_subjects(stack.database_url, 0, driver.identities_needed(2, 30))
-    await driver.run_conversations(stack.web, warm_up, 2, seconds=3, max_messages=30)
+    await warm_up(stack)
     subjects = provision_subjects(stack.database_url, level,
                                   driver.identities_needed(level, MAX_MESSAGES))
     return await driver.run_conversations(stack.web, subjects, level, seconds, MAX_MESSAGES)
