@@ -25,7 +25,8 @@ Found with py-spy on the running server (docs/performance.md):
    states, and each policy asks for them again for the same tracker (memoization, rules
    several times, TED): 10 % of the CPU, growing with the conversation's length. This keeps
    the answer on the tracker until an event is added, and hands each caller its own copy
-   (callers edit the states they get).
+   (callers edit the states they get); after an event is added, only the events since the
+   last computation are replayed (`rasa_runtime/dialogue_states.py`).
 
 5. Every action call sends the whole domain (selective domain must stay off for rasa-sdk
    3.21) and aiohttp encodes it to JSON again each time: 4 % of the CPU. The domain is a
@@ -39,7 +40,10 @@ Found with py-spy on the running server (docs/performance.md):
    selects, instead of all 23 of the `oneOf` (`rasa_runtime/action_validation.py`); any answer
    not recognised goes through 1 as before.
 
-All seven patch Rasa internals, so `install()` checks the Rasa version they were written
+8. Parses and predictions run their small graphs without dask's scheduler
+   (`rasa_runtime/graph_runner.py`): the same nodes, each evaluated once, on the same thread.
+
+All eight patch Rasa internals, so `install()` checks the Rasa version they were written
 against and refuses any other. `tests/rasa_stores/test_hot_path.py` and
 `test_action_client.py` check that each gives what the code it replaces gives.
 """
@@ -50,6 +54,8 @@ import logging
 import threading
 from collections import OrderedDict
 from typing import Any, Dict, List, Optional, Set, Text
+
+from rasa_runtime import dialogue_states
 
 logger = logging.getLogger(__name__)
 
@@ -237,9 +243,8 @@ def memoised_past_states(original: Any) -> Any:
                json.dumps(rule_only_data, sort_keys=True, default=list))
         states = memo[1].get(key)
         if states is None:
-            states = original(self, domain, omit_unset_slots=omit_unset_slots,
-                              ignore_rule_only_turns=ignore_rule_only_turns,
-                              rule_only_data=rule_only_data)
+            states = dialogue_states.past_states(self, domain, omit_unset_slots,
+                                                 ignore_rule_only_turns, rule_only_data, key)
             memo[1][key] = states
         return _copy_states(states)
 
@@ -291,6 +296,7 @@ def install() -> None:
     from rasa.core.actions.action import RemoteAction
     from rasa.core.policies.rule_policy import RulePolicy
     from rasa.core.policies.ted_policy import TEDPolicy
+    from rasa.engine.runner.dask import DaskGraphRunner
     from rasa.shared.core.trackers import DialogueStateTracker
     from rasa.utils.endpoints import EndpointConfig
 
@@ -300,14 +306,17 @@ def install() -> None:
             f"not {rasa.__version__}: re-check the patched methods before updating the pin")
     if _installed:
         return
-    from rasa_runtime import action_client, action_validation
+    import dask
+
+    from rasa_runtime import action_client, action_validation, graph_runner
 
     ORIGINALS.update(validate=RemoteAction._validate_action_result,
                      ted=TEDPolicy.predict_action_probabilities,
                      rule_keys=RulePolicy._get_possible_keys,
                      past_states=DialogueStateTracker.past_states,
                      request=EndpointConfig.request,
-                     close_resources=rasa.core.run.close_resources)
+                     close_resources=rasa.core.run.close_resources,
+                     graph_run=DaskGraphRunner.run)
     RemoteAction._validate_action_result = action_validation.validate_action_result
     TEDPolicy.predict_action_probabilities = memoised_ted_prediction(ORIGINALS["ted"])
     RulePolicy._get_possible_keys = possible_rule_keys
@@ -315,5 +324,6 @@ def install() -> None:
     EndpointConfig.request = preencoded_action_calls(
         action_client.pooled_requests(ORIGINALS["request"]))
     rasa.core.run.close_resources = action_client.closing_sessions(ORIGINALS["close_resources"])
+    DaskGraphRunner.run = graph_runner.unscheduled_run(dask.get)
     _installed = True
     logger.info("hot_path.installed")

@@ -258,6 +258,30 @@ async def test_past_states_follow_new_events(agent: Agent) -> None:
     assert len(after) == len(before) + 1
 
 
+async def test_resumed_states_are_those_of_a_full_replay(agent: Agent) -> None:
+    """Each conversation's events fed one at a time to one tracker, as a conversation grows
+    (forms undoing their turns included), then a rewind, an undone action and a restart:
+    after each event every variant equals Rasa's full replay."""
+    from rasa.shared.core.events import ActionReverted, Restarted, UserUtteranceReverted
+
+    original = hot_path.ORIGINALS["past_states"]
+    rules = component(agent, RulePolicy)
+    variants = ({}, {"ignore_rule_only_turns": True, "rule_only_data": rules._get_rule_only_data()},
+                {"omit_unset_slots": True})
+    checked = 0
+    for finished in await trackers(agent):
+        tracker = DialogueStateTracker(finished.sender_id, agent.domain.slots)
+        for event in [*finished.events, UserUtteranceReverted(), ActionReverted(), Restarted(),
+                      *list(finished.events)[:6]]:
+            tracker.update(event, agent.domain)
+            for flags in variants:
+                assert tracker.past_states(agent.domain, **flags) == original(
+                    tracker, agent.domain, **flags)
+                checked += 1
+    assert checked > 600
+    assert getattr(tracker, "_helpdesk_states_progress")  # resumed, not recomputed each time
+
+
 @pytest.mark.parametrize("body", [
     {"next_action": "action_x", "sender_id": "s", "tracker": {"events": [{"e": "é"}]},
      "domain": {"intents": ["greet"], "responses": {"utter_x": [{"text": "ünïcode"}]}},
@@ -279,6 +303,7 @@ async def test_the_conversation_tests_give_what_they_give_without_the_patches(
     policies and by Rasa's own: the same report, action by action and story by story."""
     from rasa.core.actions.action import RemoteAction
     from rasa.core.test import test as test_core
+    from rasa.engine.runner.dask import DaskGraphRunner
     from rasa.shared.core.trackers import DialogueStateTracker
     from rasa.utils.endpoints import EndpointConfig
 
@@ -296,6 +321,7 @@ async def test_the_conversation_tests_give_what_they_give_without_the_patches(
                              (TEDPolicy, "predict_action_probabilities", "ted"),
                              (RulePolicy, "_get_possible_keys", "rule_keys"),
                              (DialogueStateTracker, "past_states", "past_states"),
-                             (EndpointConfig, "request", "request")):
+                             (EndpointConfig, "request", "request"),
+                             (DaskGraphRunner, "run", "graph_run")):
         monkeypatch.setattr(owner, name, hot_path.ORIGINALS[key])
     assert patched == await report("stock")
