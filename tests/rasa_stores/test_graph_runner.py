@@ -3,8 +3,7 @@ scheduler: on small graphs against dask itself, and on the trained model's parse
 prediction graphs against Rasa's own `DaskGraphRunner.run`."""
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any, Iterator, List
+from typing import Any, List
 
 import dask
 import pytest
@@ -14,8 +13,6 @@ from rasa.core.channels.channel import UserMessage
 from rasa.engine.exceptions import GraphRunError
 from rasa.engine.runner.dask import DaskGraphRunner
 from rasa_runtime import graph_runner, hot_path
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 class Node:
@@ -115,15 +112,6 @@ def test_the_minimal_graph_is_built_once_and_inputs_never_leak_into_it() -> None
     second = run(runner, inputs={"__x__": 2})
     assert first["a"][1][0] == ("__x__", 1) and second["a"][1][0] == ("__x__", 2)
     assert runner.built == 1 and "__x__" not in runner.graph
-
-
-@pytest.fixture(scope="module")
-def agent() -> Iterator[Agent]:
-    marker = ROOT / "models" / "current.txt"
-    if not marker.exists():
-        raise RuntimeError("no trained model (models/current.txt): `make model` trains it")
-    hot_path.install()
-    yield Agent.load(str(ROOT / marker.read_text().strip()))
 
 
 TEXTS = ("hello", "how much leave do I have left?", "I need to raise a query about my payslip",

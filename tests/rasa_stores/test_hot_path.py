@@ -34,15 +34,6 @@ CONVERSATIONS = (
 )
 
 
-@pytest.fixture(scope="module")
-def agent() -> Iterator[Agent]:
-    marker = ROOT / "models" / "current.txt"
-    if not marker.exists():
-        raise RuntimeError("no trained model (models/current.txt): `make model` trains it")
-    hot_path.install()
-    yield Agent.load(str(ROOT / marker.read_text().strip()))
-
-
 def component(agent: Agent, kind: type) -> Any:
     nodes = agent.processor.graph_runner._instantiated_nodes.values()
     return next(node._component for node in nodes if isinstance(node._component, kind))

@@ -1,0 +1,23 @@
+"""Fixtures of the Rasa-runtime tests."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from rasa.core.agent import Agent
+from rasa_runtime import hot_path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def agent() -> Iterator[Agent]:
+    """The trained model (models/current.txt) with the hot path installed, once per module;
+    fails, saying so, when no model was trained."""
+    marker = ROOT / "models" / "current.txt"
+    if not marker.exists():
+        raise RuntimeError("no trained model (models/current.txt): `make model` trains it")
+    hot_path.install()
+    yield Agent.load(str(ROOT / marker.read_text().strip()))
