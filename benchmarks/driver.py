@@ -28,6 +28,39 @@ class LevelResult:
         return len(self.latencies_ms)
 
 
+# A level that has not sent `min_messages` by its time goes on, up to this many times its time.
+STRETCH = 10
+
+
+@dataclass
+class Bounds:
+    """When a level stops sending: once `seconds` have passed and at least `min_messages` were
+    sent, and in any case after `max_messages` or `seconds * STRETCH`.
+
+    The minimum matters at concurrency 1, where 20 s with 1 s pauses is ~20 messages: two
+    conversations, and a p50 that falls between two kinds of message.
+    """
+
+    seconds: float
+    max_messages: int
+    min_messages: int = 0
+    began: float = field(default_factory=lambda: time.monotonic())
+    sent: int = 0
+
+    def open(self) -> bool:
+        elapsed = time.monotonic() - self.began
+        if self.sent >= self.max_messages or elapsed >= self.seconds * STRETCH:
+            return False
+        return elapsed < self.seconds or self.sent < self.min_messages
+
+    def take(self) -> bool:
+        """True, counting it, when one more message may be sent."""
+        if not self.open():
+            return False
+        self.sent += 1
+        return True
+
+
 async def _sign_in(http: aiohttp.ClientSession, web: str, subject: str) -> None:
     async with http.post(f"{web}/signin", data={"subject": subject},
                          headers={"Origin": web}, allow_redirects=False) as response:
@@ -62,9 +95,8 @@ def _pause(think_seconds: float, pace: random.Random) -> float:
     return think_seconds * pace.uniform(0.5, 1.5)
 
 
-async def _conversation(web: str, subject: str, deadline: float, budget: list[int],
-                        think_seconds: float, pace: random.Random,
-                        result: LevelResult) -> None:
+async def _conversation(web: str, subject: str, bounds: Bounds, think_seconds: float,
+                        pace: random.Random, result: LevelResult) -> None:
     """One employee signs in and goes through CONVERSATION once (or until the level ends),
     pausing about `think_seconds` after each answer to read it and type the next message."""
     jar = aiohttp.CookieJar(unsafe=True)  # cookies for 127.0.0.1
@@ -75,24 +107,23 @@ async def _conversation(web: str, subject: str, deadline: float, budget: list[in
             if number and think_seconds:
                 # the simulated employee's pace, not a synchronisation
                 await asyncio.sleep(_pause(think_seconds, pace))
-            if time.monotonic() >= deadline or budget[0] <= 0:
+            if not bounds.take():
                 return
-            budget[0] -= 1
             sent.append(turn.text)
             await _send(http, web, turn, result)
 
 
-async def _employees(web: str, subjects: Iterator[str], deadline: float, budget: list[int],
-                     think_seconds: float, pace: random.Random, result: LevelResult) -> None:
+async def _employees(web: str, subjects: Iterator[str], bounds: Bounds, think_seconds: float,
+                     pace: random.Random, result: LevelResult) -> None:
     """One concurrent slot: conversation after conversation, each by a new employee. With a
     think time, the slot's first employee arrives at a random moment of the first pause."""
     if think_seconds:
         await asyncio.sleep(pace.uniform(0, think_seconds))  # arrivals, not a synchronisation
-    while time.monotonic() < deadline and budget[0] > 0:
+    while bounds.open():
         subject = next(subjects, None)
         if subject is None:
             raise RuntimeError("not enough benchmark identities were provisioned")
-        await _conversation(web, subject, deadline, budget, think_seconds, pace, result)
+        await _conversation(web, subject, bounds, think_seconds, pace, result)
 
 
 def identities_needed(concurrency: int, max_messages: int) -> int:
@@ -101,7 +132,8 @@ def identities_needed(concurrency: int, max_messages: int) -> int:
 
 
 async def run_conversations(web: str, subjects: list[str], concurrency: int, seconds: float,
-                            max_messages: int, think_seconds: float = 0.0) -> LevelResult:
+                            max_messages: int, think_seconds: float = 0.0,
+                            min_messages: int = 0) -> LevelResult:
     """`concurrency` conversations at a time, each a new employee, bounded in time and count.
 
     `think_seconds` = 0 is a closed loop at full speed: each employee sends the next message
@@ -109,19 +141,18 @@ async def run_conversations(web: str, subjects: list[str], concurrency: int, sec
     concurrency / throughput (Little's law).
     """
     result = LevelResult(concurrency=concurrency)
-    budget = [max_messages]
     pool = iter(subjects)
     pace = random.Random(concurrency)  # the same pauses in every run of a level
-    began = time.monotonic()
-    await asyncio.gather(*(_employees(web, pool, began + seconds, budget, think_seconds, pace,
-                                      result)
+    bounds = Bounds(seconds, max_messages, min_messages)
+    await asyncio.gather(*(_employees(web, pool, bounds, think_seconds, pace, result)
                            for _ in range(concurrency)))
-    result.seconds = time.monotonic() - began
+    result.seconds = time.monotonic() - bounds.began
     return result
 
 
 async def run_parse(rasa: str, token: str, concurrency: int, seconds: float,
-                    max_messages: int, think_seconds: float = 0.0) -> LevelResult:
+                    max_messages: int, think_seconds: float = 0.0,
+                    min_messages: int = 0) -> LevelResult:
     """The bare NLU cost: /model/parse at the same concurrency, no dialogue, no actions.
 
     With `think_seconds`, each of the `concurrency` callers pauses as a simulated employee does
@@ -132,19 +163,18 @@ async def run_parse(rasa: str, token: str, concurrency: int, seconds: float,
     difference as dialogue cost. Without it: a closed loop, the NLU's capacity.
     """
     result = LevelResult(concurrency=concurrency)
-    budget = [max_messages]
-    deadline = time.monotonic() + seconds
-    began = time.monotonic()
+    bounds = Bounds(seconds, max_messages, min_messages)
     pace = random.Random(concurrency)
 
     async def worker(http: aiohttp.ClientSession, offset: int) -> None:
         index = offset
         if think_seconds:
             await asyncio.sleep(pace.uniform(0, think_seconds))  # arrivals, as in _employees
-        while time.monotonic() < deadline and budget[0] > 0:
+        while bounds.open():
             if think_seconds and index > offset:
                 await asyncio.sleep(_pause(think_seconds, pace))  # a caller's pace
-            budget[0] -= 1
+            if not bounds.take():
+                break
             text = CONVERSATION[index % len(CONVERSATION)].text
             index += 1
             started = time.perf_counter()
@@ -158,7 +188,7 @@ async def run_parse(rasa: str, token: str, concurrency: int, seconds: float,
 
     async with aiohttp.ClientSession() as http:
         await asyncio.gather(*(worker(http, i) for i in range(concurrency)))
-    result.seconds = time.monotonic() - began
+    result.seconds = time.monotonic() - bounds.began
     return result
 
 

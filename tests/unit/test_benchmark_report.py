@@ -80,3 +80,32 @@ def test_the_production_topology_uses_postgres_redis_and_two_workers() -> None:
     assert env["LOCK_STORE_TYPE"] == "redis" and env["SANIC_WORKERS"] == "2"
     assert env["TRACKER_STORE_URL"] == "postgresql://h/b"
     assert production.environment(None) == {}
+
+
+def test_a_level_goes_on_until_its_minimum_of_messages(monkeypatch: Any) -> None:
+    clock = [100.0]
+    monkeypatch.setattr(driver.time, "monotonic", lambda: clock[0])
+    bounds = driver.Bounds(seconds=20, max_messages=1000, min_messages=3)
+    assert bounds.take() and bounds.take()
+    clock[0] += 25  # past its time, one message short of the minimum
+    assert bounds.take()
+    assert not bounds.open() and not bounds.take() and bounds.sent == 3
+
+
+def test_a_level_never_passes_its_maximum_or_ten_times_its_time(monkeypatch: Any) -> None:
+    clock = [0.0]
+    monkeypatch.setattr(driver.time, "monotonic", lambda: clock[0])
+    stretched = driver.Bounds(seconds=20, max_messages=1000, min_messages=500)
+    clock[0] += 20 * driver.STRETCH
+    assert not stretched.take() and stretched.sent == 0
+    capped = driver.Bounds(seconds=20, max_messages=2, min_messages=0)
+    assert capped.take() and capped.take() and not capped.take()
+
+
+def test_without_a_minimum_a_level_stops_at_its_time(monkeypatch: Any) -> None:
+    clock = [0.0]
+    monkeypatch.setattr(driver.time, "monotonic", lambda: clock[0])
+    bounds = driver.Bounds(seconds=20, max_messages=1000)
+    assert bounds.take()
+    clock[0] += 20
+    assert not bounds.take()
