@@ -13,6 +13,9 @@ applied since. It is the original loop, split in two:
 - the checkpoint is taken before the last state, which is computed on copies (the original
   computes it after its last event, from the same replayed tracker).
 
+While no event was added (the same length, first and last event), the last answer is handed
+back as it is: several policies ask for the same tracker's states within one prediction.
+
 The checkpoint is used only when the applied events it replayed are, object for object, the
 first applied events now (`applied_events()` recomputed each time). When an event undid
 earlier ones (a form's loop undoing its turns, a rewind, a restart, a dropped oldest event)
@@ -46,6 +49,15 @@ class _Progress:
     replay: Any  # the tracker the original's generate_all_prior_trackers replays into
     applied: List[Any] = field(default_factory=list)
     seen: _Accumulator = field(default_factory=_Accumulator)
+    version: Optional[Tuple[Any, ...]] = None  # the tracker's version `last` was computed at
+    last: List[Dict[Text, Any]] = field(default_factory=list)
+
+
+def tracker_version(tracker: Any) -> Tuple[Any, ...]:
+    """Changes whenever an event is added (events are only ever appended, or dropped from the
+    front when `max_event_history` is set)."""
+    events = tracker.events
+    return (len(events), id(events[0]), id(events[-1])) if events else (0, None, None)
 
 
 def _turn(domain: Any, tracker: Any, hide_rule_turn: bool, accumulator: _Accumulator,
@@ -80,15 +92,18 @@ def _continues(applied: List[Any], replayed: List[Any]) -> bool:
 def past_states(tracker: Any, domain: Any, omit_unset_slots: bool,
                 ignore_rule_only_turns: bool, rule_only_data: Optional[Dict[Text, Any]],
                 variant: Tuple[Any, ...]) -> List[Dict[Text, Any]]:
-    """`Domain.states_for_tracker_history(tracker, ...)`, resumed where possible. `variant`
-    identifies the flags (rule_only_data is a dict) for the checkpoint; the caller owns the
-    list returned, not the states in it."""
+    """`Domain.states_for_tracker_history(tracker, ...)`: the answer of the last call while no
+    event was added since, else resumed where possible. `variant` identifies the flags
+    (rule_only_data is a dict) for the checkpoint; callers must copy the states they edit."""
     from rasa.shared.core.events import ActionExecuted
 
     checkpoints: Dict[Tuple[Any, ...], _Progress] = tracker.__dict__.setdefault(
         _PROGRESS_ATTRIBUTE, {})
-    applied = tracker.applied_events()
+    version = tracker_version(tracker)
     progress = checkpoints.get(variant)
+    if progress is not None and progress.domain is domain and progress.version == version:
+        return progress.last
+    applied = tracker.applied_events()
     if progress is None or progress.domain is not domain or not _continues(
             applied, progress.applied):
         progress = checkpoints[variant] = _Progress(domain, tracker.init_copy())
@@ -100,4 +115,5 @@ def past_states(tracker: Any, domain: Any, omit_unset_slots: bool,
         progress.applied.append(event)
     last = progress.seen.copy()
     _turn(domain, progress.replay, False, last, *flags)
+    progress.version, progress.last = version, last.states
     return last.states

@@ -65,7 +65,6 @@ RULE_CACHE_SIZE = 4096
 _CACHE_ATTRIBUTE = "_helpdesk_prediction_cache"
 _RULE_CACHE_ATTRIBUTE = "_helpdesk_rule_key_cache"
 _RULE_LENGTHS_ATTRIBUTE = "_helpdesk_rule_lengths"
-_STATES_ATTRIBUTE = "_helpdesk_past_states"
 _installed = False
 ORIGINALS: Dict[Text, Any] = {}  # the replaced functions, for the equivalence tests
 
@@ -216,37 +215,22 @@ def possible_rule_keys(self: Any, lookup: Dict[Text, Text], states: List[Any]) -
 # --- 4. a tracker's dialogue states, computed once per version of the tracker ---------------
 
 
-def _tracker_version(tracker: Any) -> tuple:
-    """Changes whenever an event is added (events are only ever appended, or dropped from the
-    front when `max_event_history` is set)."""
-    events = tracker.events
-    return (len(events), id(events[0]), id(events[-1])) if events else (0, None, None)
-
-
 def _copy_states(states: List[Dict[Text, Dict[Text, Any]]]) -> List[Dict[Text, Any]]:
     """States are dicts of dicts of strings and tuples: two levels are all that can change."""
     return [{name: dict(sub_state) for name, sub_state in state.items()} for state in states]
 
 
 def memoised_past_states(original: Any) -> Any:
-    """Wrap `DialogueStateTracker.past_states` with a memo kept on the tracker."""
+    """Wrap `DialogueStateTracker.past_states` with the memo and checkpoint of
+    `dialogue_states`, kept on the tracker; each caller gets its own copy."""
 
     def past_states(self: Any, domain: Any, omit_unset_slots: bool = False,
                     ignore_rule_only_turns: bool = False,
                     rule_only_data: Optional[Dict[Text, Any]] = None) -> List[Any]:
-        version = _tracker_version(self)
-        memo = self.__dict__.get(_STATES_ATTRIBUTE)
-        if memo is None or memo[0] != version:
-            memo = (version, {})
-            self.__dict__[_STATES_ATTRIBUTE] = memo
-        key = (id(domain), omit_unset_slots, ignore_rule_only_turns,
-               json.dumps(rule_only_data, sort_keys=True, default=list))
-        states = memo[1].get(key)
-        if states is None:
-            states = dialogue_states.past_states(self, domain, omit_unset_slots,
-                                                 ignore_rule_only_turns, rule_only_data, key)
-            memo[1][key] = states
-        return _copy_states(states)
+        variant = (id(domain), omit_unset_slots, ignore_rule_only_turns,
+                   json.dumps(rule_only_data, sort_keys=True, default=list))
+        return _copy_states(dialogue_states.past_states(
+            self, domain, omit_unset_slots, ignore_rule_only_turns, rule_only_data, variant))
 
     past_states.__wrapped__ = original  # type: ignore[attr-defined]
     past_states.__doc__ = original.__doc__
