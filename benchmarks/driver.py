@@ -22,6 +22,7 @@ class LevelResult:
     errors: int = 0
     wrong_answers: int = 0
     sent: dict[str, list[str]] = field(default_factory=dict)  # subject -> texts, in order
+    by_turn: dict[str, list[float]] = field(default_factory=dict)  # turn text -> latencies (ms)
 
     @property
     def messages(self) -> int:
@@ -84,6 +85,7 @@ async def _send(http: aiohttp.ClientSession, web: str, turn: Turn,
         result.errors += 1
         return
     result.latencies_ms.append(elapsed)
+    result.by_turn.setdefault(turn.text, []).append(elapsed)
     replies = [m.get("text", "") for m in body.get("messages", [])]
     if not turn.answered(replies):
         result.wrong_answers += 1
@@ -184,7 +186,9 @@ async def run_parse(rasa: str, token: str, concurrency: int, seconds: float,
                 if response.status != 200:
                     result.errors += 1
                     continue
-            result.latencies_ms.append((time.perf_counter() - started) * 1000)
+            elapsed = (time.perf_counter() - started) * 1000
+            result.latencies_ms.append(elapsed)
+            result.by_turn.setdefault(text, []).append(elapsed)
 
     async with aiohttp.ClientSession() as http:
         await asyncio.gather(*(worker(http, i) for i in range(concurrency)))

@@ -25,7 +25,15 @@ def summarise(result: LevelResult) -> dict[str, Any]:
         "max_ms": round(float(np.nanmax(latencies)), 1),
         "errors": result.errors,
         "wrong_answers": result.wrong_answers,
+        **({"p50_ms_by_turn": p50_by_turn(result)} if result.by_turn else {}),
     }
+
+
+def p50_by_turn(result: LevelResult) -> dict[str, float]:
+    """Each turn's own p50: which kinds of message the level's p50 falls between, and where a
+    change of the dialogue shows (the p50 of all messages moves only when it crosses one)."""
+    return {text: round(float(np.percentile(latencies, 50)), 1)
+            for text, latencies in result.by_turn.items()}
 
 
 def process_tree(pid: int) -> list[int]:
@@ -174,6 +182,9 @@ def table(result: dict[str, Any]) -> str:
                 f"| {cpu.get('rasa', '')} / "
                 f"{cpu.get('action server', '')} / {cpu.get('web app', '')} |")
         lines.append(f"intent accuracy {run['intent_accuracy']}; resident MB {run['rss_mb']}")
+        for key in ("end_to_end", "parse"):
+            lines += [f"{key} p50 ms by turn at {level['concurrency']}: {level['p50_ms_by_turn']}"
+                      for level in run[key][:1] if "p50_ms_by_turn" in level]
     if "ratios" in result:
         lines += ["", f"ours / stock: {result['ratios']}"]
     lines += ["", "targets (issue 8):"]

@@ -62,6 +62,12 @@ def test_the_table_shows_every_level_and_the_verdicts() -> None:
     assert table.count("\n| 1 |") + table.count("\n| 16 |") + table.count("\n| 64 |") == 3
     assert "MET    msg_per_s_at_64" in table and "load average before/after" in table
     assert "parse p50 ms (paced)" in table
+    assert "p50 ms by turn" not in table  # only levels that recorded it show it
+    result["ours"]["end_to_end"][0]["p50_ms_by_turn"] = {"hello": 12.0}
+    result["ours"]["parse"][0]["p50_ms_by_turn"] = {"hello": 9.0}
+    table = report.table(result)
+    assert "end_to_end p50 ms by turn at 1: {'hello': 12.0}" in table
+    assert "parse p50 ms by turn at 1: {'hello': 9.0}" in table
 
 
 def test_cpu_per_message() -> None:
@@ -109,3 +115,14 @@ def test_without_a_minimum_a_level_stops_at_its_time(monkeypatch: Any) -> None:
     assert bounds.take()
     clock[0] += 20
     assert not bounds.take()
+
+
+def test_each_turn_has_its_own_p50_beside_the_level_s() -> None:
+    result = driver.LevelResult(concurrency=1, seconds=10.0)
+    for text, latencies in (("hello", [10.0, 12.0, 14.0]), ("yes", [30.0, 40.0])):
+        for latency in latencies:
+            result.latencies_ms.append(latency)
+            result.by_turn.setdefault(text, []).append(latency)
+    summary = report.summarise(result)
+    assert summary["p50_ms"] == 14.0
+    assert summary["p50_ms_by_turn"] == {"hello": 12.0, "yes": 35.0}
