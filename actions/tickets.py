@@ -99,6 +99,18 @@ def category_title(category: ServiceLine) -> str:
     return SERVICE_LINES[category].title
 
 
+def category_of(tracker: Tracker) -> Optional[ServiceLine]:
+    return parse_category(str(tracker.get_slot("ticket_category") or ""))
+
+
+def read_back(category: Optional[ServiceLine], priority: Priority, description: str) -> str:
+    """What will be raised, in the employee's own words, before they confirm it."""
+    team = category_title(category) if category else "the helpdesk"
+    word = PRIORITY_TITLES[priority].lower()
+    article = "an" if word[0] in "aeiou" else "a"
+    return f"I'll raise {article} {word} priority query with {team}:\n\"{description}\""
+
+
 def mentioned_reference(tracker: Tracker) -> Optional[str]:
     """The one ticket reference in the latest message (entity first, then the text)."""
     for value in tracker.get_latest_entity_values("ticket_reference"):
@@ -223,13 +235,19 @@ class ValidateTicketForm(FormValidationAction):
         domain: DomainDict,
     ) -> Dict[Text, Any]:
         if value == SUGGESTED:
-            category = parse_category(str(tracker.get_slot("ticket_category") or ""))
+            category = category_of(tracker)
             priority = SERVICE_LINES[category].suggested_priority if category else Priority.NORMAL
         else:
             priority = parse_priority(str(value or ""))
         if priority is None:
             dispatcher.utter_message(response="utter_ticket_priority_unclear")
             return {"ticket_priority": None}
+        # The last answer before the confirmation (utter_ask_ticket_confirmed): the query is
+        # read back here, with the question asked by the form right after, because a response
+        # template cannot quote the employee's text safely (Rasa's interpolation returns the
+        # bare template when a value contains "0[", RasaHQ/rasa#4550).
+        dispatcher.utter_message(text=read_back(category_of(tracker), priority,
+                                                str(tracker.get_slot("ticket_description") or "")))
         return {"ticket_priority": priority.value}
 
     def validate_ticket_confirmed(
@@ -237,50 +255,6 @@ class ValidateTicketForm(FormValidationAction):
         domain: DomainDict,
     ) -> Dict[Text, Any]:
         return {"ticket_confirmed": value if isinstance(value, bool) else None}
-
-
-class ActionAskTicketPriority(Action):
-    """Suggests the category's usual priority; the employee keeps it or picks another."""
-
-    def name(self) -> Text:
-        return "action_ask_ticket_priority"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> Events:
-        category = parse_category(str(tracker.get_slot("ticket_category") or ""))
-        info = SERVICE_LINES[category] if category else None
-        suggested = info.suggested_priority if info else Priority.NORMAL
-        reason = f" because {info.why}" if info else ""
-        buttons = [{"title": f"Yes, {PRIORITY_TITLES[suggested].lower()}", "payload": "/affirm"}]
-        buttons += [{"title": PRIORITY_TITLES[p], "payload": PRIORITY_TITLES[p]}
-                    for p in (Priority.URGENT, Priority.HIGH, Priority.NORMAL, Priority.LOW)
-                    if p is not suggested]
-        dispatcher.utter_message(
-            text=(f"I'd suggest {PRIORITY_TITLES[suggested].lower()} priority{reason}. "
-                  "Is that right, or would you like another priority?"),
-            buttons=buttons,
-        )
-        return []
-
-
-class ActionAskTicketConfirmed(Action):
-    """Reads the query back before anything is raised."""
-
-    def name(self) -> Text:
-        return "action_ask_ticket_confirmed"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: DomainDict) -> Events:
-        category = parse_category(str(tracker.get_slot("ticket_category") or ""))
-        priority = parse_priority(str(tracker.get_slot("ticket_priority") or "")) or Priority.NORMAL
-        title = category_title(category) if category else "the helpdesk"
-        dispatcher.utter_message(
-            text=(f"I'll raise a {PRIORITY_TITLES[priority].lower()} priority query with "
-                  f"{title}:\n\"{tracker.get_slot('ticket_description')}\"\nShall I go ahead?"),
-            buttons=[{"title": "Yes, raise it", "payload": "/affirm"},
-                     {"title": "No, don't", "payload": "/deny"}],
-        )
-        return []
 
 
 def _crash_if_asked() -> None:

@@ -15,37 +15,36 @@ from .models import Priority, ServiceLine
 class ServiceLineInfo:
     prefix: str
     title: str  # how the employee sees it, e.g. on a button
-    suggested_priority: Priority
-    why: str  # the reason given with the suggestion
+    suggested_priority: Priority  # the form's suggestion (its wording: domain/tickets.yml)
     keywords: tuple[str, ...]
 
 
 SERVICE_LINES: dict[ServiceLine, ServiceLineInfo] = {
     ServiceLine.HR: ServiceLineInfo(
-        "HR", "HR", Priority.NORMAL, "most HR queries are answered within a week",
+        "HR", "HR", Priority.NORMAL,
         ("hr", "human resources", "leave", "holiday", "absence", "sick", "sickness",
          "maternity", "paternity", "adoption", "contract", "hours", "flexi", "grievance",
          "probation", "appraisal", "address", "personal details", "promotion", "transfer",
          "working pattern", "part time", "part-time", "reference letter", "disciplinary")),
     ServiceLine.PAYROLL: ServiceLineInfo(
-        "PAY", "Payroll", Priority.HIGH, "pay problems affect your money, so we treat them first",
+        "PAY", "Payroll", Priority.HIGH,
         ("pay", "payroll", "payslip", "pay slip", "salary", "wage", "wages", "overtime",
          "underpaid", "overpaid", "overpayment", "underpayment", "tax", "tax code", "p60",
          "p45", "p11d", "deduction", "deductions", "allowance", "bank details", "arrears",
          "national insurance", "ni number", "student loan", "bonus", "increment")),
     ServiceLine.PENSIONS: ServiceLineInfo(
-        "PEN", "Pensions", Priority.NORMAL, "pension queries usually need a few days' research",
+        "PEN", "Pensions", Priority.NORMAL,
         ("pension", "pensions", "alpha", "classic", "nuvos", "premium", "retire", "retirement",
          "annual benefit statement", "buy out", "added pension", "partnership account",
          "mypension", "lump sum", "ill health retirement")),
     ServiceLine.FINANCE: ServiceLineInfo(
-        "FIN", "Finance", Priority.NORMAL, "finance queries are answered within a week",
+        "FIN", "Finance", Priority.NORMAL,
         ("finance", "expense", "expenses", "claim", "t&s", "travel and subsistence",
          "subsistence", "mileage", "invoice", "supplier", "purchase order", "po", "receipt",
          "cost centre", "cost center", "budget", "procurement card", "gpc", "reimburse",
          "reimbursement", "refund")),
     ServiceLine.ACCESS: ServiceLineInfo(
-        "ACC", "System access", Priority.HIGH, "being locked out stops you working",
+        "ACC", "System access", Priority.HIGH,
         ("access", "locked out", "lock out", "locked", "log in", "login", "log on", "logon",
          "password", "sign in", "signin", "portal", "self service", "self-service",
          "mfa", "authenticator", "2fa", "permissions", "oracle", "sap")),

@@ -6,16 +6,16 @@ else's ticket is refused (and audited) in the same words as one that does not ex
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import func, select
 
 from actions import tickets as ticket_actions
 from actions.tickets import (
-    ActionAskTicketConfirmed,
-    ActionAskTicketPriority,
     ActionTicketAddComment,
     ActionTicketCancel,
     ActionTicketClose,
@@ -33,12 +33,14 @@ from bot.identity import Principal
 from bot.storage.database import Database
 from bot.storage.models import AuditEvent, AuditOutcome
 from bot.tickets.agent import AgentRef, add_comment, change_status
-from bot.tickets.models import ServiceLine, Ticket, TicketStatus, Visibility
+from bot.tickets.categories import PRIORITY_TITLES, SERVICE_LINES
+from bot.tickets.models import Priority, ServiceLine, Ticket, TicketStatus, Visibility
 from bot.tickets.requester import NewTicket, close_my_ticket, raise_ticket
 from bot.tickets.sla import policy_from_settings
 
 from .conftest import make_tracker, texts, widget_metadata
 
+ROOT = Path(__file__).resolve().parents[2]
 POLICY = policy_from_settings(Settings())
 ALICE = widget_metadata("alice.hughes")
 BEN = widget_metadata("ben.okafor")
@@ -176,19 +178,55 @@ async def test_the_opening_message_can_name_the_team() -> None:
     assert await form.extract_ticket_category(CollectingDispatcher(), vague, {}) == {}
 
 
-async def test_the_priority_question_suggests_from_the_category() -> None:
-    _, _, [message] = await run(ActionAskTicketPriority(),
-                                tracker(slots={"ticket_category": "access"}))
-    assert message["text"].startswith("I'd suggest high priority because being locked out")
-    assert message["buttons"][0] == {"title": "Yes, high", "payload": "/affirm"}
-    assert [b["payload"] for b in message["buttons"][1:]] == ["Urgent", "Normal", "Low"]
+def priority_question(category: str | None) -> dict:
+    """The variation of utter_ask_ticket_priority the form shows for a team (None: no team)."""
+    domain = yaml.safe_load((ROOT / "domain" / "tickets.yml").read_text())
+    for variation in domain["responses"]["utter_ask_ticket_priority"]:
+        conditions = variation.get("condition") or []
+        if [(c["type"], c["name"], c["value"]) for c in conditions] == (
+                [("slot", "ticket_category", category)] if category else []):
+            return variation
+    raise AssertionError(f"no priority question for {category}")
 
 
-async def test_the_confirmation_reads_the_query_back() -> None:
-    _, _, [message] = await run(ActionAskTicketConfirmed(), tracker(slots=FORM))
-    assert message["text"] == ("I'll raise a high priority query with Payroll:\n"
-                               "\"My October overtime is missing\"\nShall I go ahead?")
-    assert [b["payload"] for b in message["buttons"]] == ["/affirm", "/deny"]
+@pytest.mark.parametrize("category", [*ServiceLine, None])
+def test_the_priority_question_suggests_the_team_s_usual_priority(
+        category: ServiceLine | None) -> None:
+    suggested = SERVICE_LINES[category].suggested_priority if category else Priority.NORMAL
+    question = priority_question(category.value if category else None)
+    word = PRIORITY_TITLES[suggested].lower()
+    assert question["text"].startswith(f"I'd suggest {word} priority")
+    assert question["text"].endswith("Is that right, or would you like another priority?")
+    assert question["buttons"][0] == {"title": f"Yes, {word}", "payload": "/affirm"}
+    others = [PRIORITY_TITLES[p] for p in (Priority.URGENT, Priority.HIGH, Priority.NORMAL,
+                                           Priority.LOW) if p is not suggested]
+    assert question["buttons"][1:] == [{"title": t, "payload": t} for t in others]
+
+
+def test_the_suggestion_says_why() -> None:
+    assert priority_question("access")["text"] == (
+        "I'd suggest high priority because being locked out stops you working. "
+        "Is that right, or would you like another priority?")
+
+
+@pytest.mark.parametrize("answer", ["suggested", "High"])
+def test_the_query_is_read_back_once_the_priority_is_known(answer: str) -> None:
+    result, said = validate("validate_ticket_priority", answer, FORM)
+    assert result == {"ticket_priority": "high"}
+    assert said == ["I'll raise a high priority query with Payroll:\n"
+                    "\"My October overtime is missing\""]
+
+
+def test_the_read_back_quotes_any_text_as_typed() -> None:
+    awkward = {**FORM, "ticket_description": "Error 0[x] {ticket_priority} on my {{payslip}}"}
+    _, said = validate("validate_ticket_priority", "urgent", awkward)
+    assert said == ["I'll raise an urgent priority query with Payroll:\n"
+                    "\"Error 0[x] {ticket_priority} on my {{payslip}}\""]
+
+
+def test_an_unclear_priority_is_asked_again_without_a_read_back() -> None:
+    result, said = validate("validate_ticket_priority", "purple", FORM)
+    assert result == {"ticket_priority": None} and said == ["utter_ticket_priority_unclear"]
 
 
 # ---------------------------------------------------------------- status and list
