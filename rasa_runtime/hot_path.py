@@ -28,10 +28,10 @@ Found with py-spy on the running server (docs/performance.md):
    (callers edit the states they get); after an event is added, only the events since the
    last computation are replayed (`rasa_runtime/dialogue_states.py`).
 
-5. Every action call sends the whole domain (selective domain must stay off for rasa-sdk
-   3.21) and aiohttp encodes it to JSON again each time: 4 % of the CPU. The domain is a
-   constant object (`Domain.as_dict()` returns the same dict), so its JSON is encoded once and
-   spliced into each request body: the same JSON document, the domain key last.
+5. Every action call sends the whole domain (24 KB of JSON here), which aiohttp encoded again
+   each time (4 % of the CPU) and the action server parsed again each time. The domain's JSON
+   is now encoded once, and sent to each action server once: later calls carry its digest,
+   the protocol rasa-sdk 3.21 speaks (`rasa_runtime/action_domain.py`).
 
 6. The action call's HTTP client: one kept-alive session per endpoint and event loop instead
    of one per call (`rasa_runtime/action_client.py`), closed by Rasa's shutdown listener.
@@ -237,41 +237,6 @@ def memoised_past_states(original: Any) -> Any:
     return past_states
 
 
-# --- 5. the action call's body, with the domain's JSON encoded once --------------------------
-
-_domain_json: Dict[int, tuple] = {}
-
-
-def action_call_body(body: Dict[Text, Any]) -> bytes:
-    """`json.dumps(body)` (as aiohttp would send it), reusing the domain's encoding."""
-    domain = body["domain"]
-    cached = _domain_json.get(id(domain))
-    if cached is None or cached[0] is not domain:
-        cached = (domain, json.dumps(domain))  # keeps `domain` alive: its id stays its own
-        _domain_json.clear()
-        _domain_json[id(domain)] = cached
-    rest = json.dumps({key: value for key, value in body.items() if key != "domain"})
-    separator = ", " if rest != "{}" else ""
-    return f'{rest[:-1]}{separator}"domain": {cached[1]}}}'.encode("utf-8")
-
-
-def preencoded_action_calls(original: Any) -> Any:
-    """Wrap `EndpointConfig.request`: an action call's JSON body goes as pre-encoded bytes."""
-
-    async def request(self: Any, method: Text = "post", subpath: Optional[Text] = None,
-                      content_type: Optional[Text] = "application/json",
-                      compress: bool = False, **kwargs: Any) -> Any:
-        body = kwargs.get("json")
-        if (content_type == "application/json" and isinstance(body, dict)
-                and isinstance(body.get("domain"), dict) and "next_action" in body):
-            kwargs["data"] = action_call_body(kwargs.pop("json"))
-        return await original(self, method, subpath, content_type, compress, **kwargs)
-
-    request.__wrapped__ = original  # type: ignore[attr-defined]
-    request.__doc__ = original.__doc__
-    return request
-
-
 def install() -> None:
     """Patch Rasa's classes (idempotent); call before the model is loaded."""
     global _installed
@@ -292,7 +257,7 @@ def install() -> None:
         return
     import dask
 
-    from rasa_runtime import action_client, action_validation, graph_runner
+    from rasa_runtime import action_client, action_domain, action_validation, graph_runner
 
     ORIGINALS.update(validate=RemoteAction._validate_action_result,
                      ted=TEDPolicy.predict_action_probabilities,
@@ -305,7 +270,7 @@ def install() -> None:
     TEDPolicy.predict_action_probabilities = memoised_ted_prediction(ORIGINALS["ted"])
     RulePolicy._get_possible_keys = possible_rule_keys
     DialogueStateTracker.past_states = memoised_past_states(ORIGINALS["past_states"])
-    EndpointConfig.request = preencoded_action_calls(
+    EndpointConfig.request = action_domain.sending_the_domain_once(
         action_client.pooled_requests(ORIGINALS["request"]))
     rasa.core.run.close_resources = action_client.closing_sessions(ORIGINALS["close_resources"])
     DaskGraphRunner.run = graph_runner.unscheduled_run(dask.get)

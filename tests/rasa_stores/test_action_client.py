@@ -27,7 +27,7 @@ from rasa.shared.core.events import ActionExecuted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.exceptions import RasaException
 from rasa.utils.endpoints import EndpointConfig
-from rasa_runtime import action_client, hot_path
+from rasa_runtime import action_client, action_domain, hot_path
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 ANSWER = {"events": [{"event": "slot", "timestamp": None, "name": "ticket_priority",
@@ -140,6 +140,24 @@ CALLS = [  # (endpoint settings, call arguments); the endpoint's URL is the serv
 ]
 
 
+def as_sent_once(request: Tuple[str, str, List[Tuple[str, str]], bytes], with_domain: bool
+                 ) -> Tuple[str, str, List[Tuple[str, str]], Dict[str, Any]]:
+    """Rasa's request for an action call as `action_domain` sends it: the same, with the
+    domain's digest, and the domain itself only `with_domain` (Content-Length follows)."""
+    method, path, headers, body = request
+    call = json.loads(body)
+    call["domain_digest"] = action_domain.encoded(ACTION_CALL["domain"]).digest
+    if not with_domain:
+        del call["domain"]
+    return method, path, [h for h in headers if h[0] != "Content-Length"], call
+
+
+def without_length(request: Tuple[str, str, List[Tuple[str, str]], bytes]
+                   ) -> Tuple[str, str, List[Tuple[str, str]], Dict[str, Any]]:
+    method, path, headers, body = request
+    return method, path, [h for h in headers if h[0] != "Content-Length"], json.loads(body)
+
+
 @pytest.mark.parametrize("settings, call", CALLS)
 async def test_the_same_request_and_answer_as_rasa(
     served: Tuple[TestServer, Seen], settings: Dict[str, Any], call: Dict[str, Any]
@@ -149,9 +167,15 @@ async def test_the_same_request_and_answer_as_rasa(
     original = await outcome(hot_path.ORIGINALS["request"], config, **dict(call))
     stock_requests = list(seen.requests)
     seen.requests.clear()
-    for _ in range(2):  # the second time on the kept connection
+    action_domain.forget()
+    for attempt in range(2):  # the second time on the kept connection
         assert await outcome(EndpointConfig.request, config, **dict(call)) == original
-        assert seen.requests == stock_requests
+        if call.get("json") is ACTION_CALL:
+            # the domain goes with the first call only once it was answered (200 here)
+            assert [without_length(r) for r in seen.requests] == [
+                as_sent_once(r, with_domain=attempt == 0) for r in stock_requests]
+        else:
+            assert seen.requests == stock_requests
         seen.requests.clear()
 
 

@@ -273,20 +273,6 @@ async def test_resumed_states_are_those_of_a_full_replay(agent: Agent) -> None:
     assert getattr(tracker, "_helpdesk_states_progress")  # resumed, not recomputed each time
 
 
-@pytest.mark.parametrize("body", [
-    {"next_action": "action_x", "sender_id": "s", "tracker": {"events": [{"e": "é"}]},
-     "domain": {"intents": ["greet"], "responses": {"utter_x": [{"text": "ünïcode"}]}},
-     "version": "3.6.21"},
-    {"next_action": "action_x", "domain": {}},
-])
-def test_action_calls_send_the_same_json(body: dict) -> None:
-    import json
-
-    for _ in range(2):  # the second time with the domain's cached encoding
-        assert json.loads(hot_path.action_call_body(body)) == body
-    assert hot_path.action_call_body(body) == hot_path.action_call_body(dict(body))
-
-
 async def test_the_conversation_tests_give_what_they_give_without_the_patches(
     agent: Agent, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
