@@ -1,4 +1,4 @@
-"""Speed-ups of Rasa 3.6's message loop that change no result, only what is recomputed.
+"""Speed-ups of Rasa 3.6's message loop that change no result, only what is recomputed (and sent).
 
 Found with py-spy on the running server (docs/performance.md):
 
