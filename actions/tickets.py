@@ -234,8 +234,8 @@ class ValidateTicketForm(FormValidationAction):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
         domain: DomainDict,
     ) -> Dict[Text, Any]:
+        category = category_of(tracker)
         if value == SUGGESTED:
-            category = category_of(tracker)
             priority = SERVICE_LINES[category].suggested_priority if category else Priority.NORMAL
         else:
             priority = parse_priority(str(value or ""))
@@ -246,8 +246,8 @@ class ValidateTicketForm(FormValidationAction):
         # read back here, with the question asked by the form right after, because a response
         # template cannot quote the employee's text safely (Rasa's interpolation returns the
         # bare template when a value contains "0[", RasaHQ/rasa#4550).
-        dispatcher.utter_message(text=read_back(category_of(tracker), priority,
-                                                str(tracker.get_slot("ticket_description") or "")))
+        dispatcher.utter_message(text=read_back(
+            category, priority, str(tracker.get_slot("ticket_description") or "")))
         return {"ticket_priority": priority.value}
 
     def validate_ticket_confirmed(
