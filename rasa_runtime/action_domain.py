@@ -27,8 +27,9 @@ The digest is the SHA-256 of the domain's JSON. That JSON is encoded once per do
 bodies that carry it. Request bodies are otherwise exactly Rasa's `json.dumps` of its own
 body dict, with the `domain_digest` key added.
 
-The action server must be rasa-sdk 3.11 or later, which added the digest. Earlier servers
-would receive calls with no domain. `requirements/services.txt` pins 3.21.1.
+The action server must speak the protocol: one that does not (older rasa-sdk releases) would
+receive calls with no domain. `requirements/services.txt` pins rasa-sdk 3.21.1, whose side of
+it `tests/actions/test_domain_digest.py` checks.
 """
 from __future__ import annotations
 
@@ -43,27 +44,26 @@ DOMAIN_WANTED = 449
 
 @dataclass(frozen=True)
 class EncodedDomain:
-    """A domain dict, its JSON and that JSON's digest. Holding the dict keeps its id its own."""
+    """A domain dict, its JSON and that JSON's digest."""
 
     domain: Dict[Text, Any]
     json: Text
     digest: Text
 
 
-_encoded: Dict[int, EncodedDomain] = {}
+_last_encoded: Optional[EncodedDomain] = None  # one model (one domain) at a time
 # (endpoint URL, digest) pairs an action server has answered a call with the domain for.
 _holding: Set[Tuple[Text, Text]] = set()
 
 
 def encoded(domain: Dict[Text, Any]) -> EncodedDomain:
     """The domain's JSON and digest, computed once per domain object."""
-    known = _encoded.get(id(domain))
-    if known is None or known.domain is not domain:
+    global _last_encoded
+    if _last_encoded is None or _last_encoded.domain is not domain:
         text = json.dumps(domain)
-        known = EncodedDomain(domain, text, hashlib.sha256(text.encode("utf-8")).hexdigest())
-        _encoded.clear()  # one model (one domain) at a time
-        _encoded[id(domain)] = known
-    return known
+        _last_encoded = EncodedDomain(domain, text,
+                                      hashlib.sha256(text.encode("utf-8")).hexdigest())
+    return _last_encoded
 
 
 def body(call: Dict[Text, Any], domain: EncodedDomain, with_domain: bool) -> bytes:
