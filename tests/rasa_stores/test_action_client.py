@@ -140,22 +140,22 @@ CALLS = [  # (endpoint settings, call arguments); the endpoint's URL is the serv
 ]
 
 
+def without_length(request: Tuple[str, str, List[Tuple[str, str]], bytes]
+                   ) -> Tuple[str, str, List[Tuple[str, str]], Dict[str, Any]]:
+    """A request with its JSON body decoded and no Content-Length (bodies differ in length)."""
+    method, path, headers, body = request
+    return method, path, [h for h in headers if h[0] != "Content-Length"], json.loads(body)
+
+
 def as_sent_once(request: Tuple[str, str, List[Tuple[str, str]], bytes], with_domain: bool
                  ) -> Tuple[str, str, List[Tuple[str, str]], Dict[str, Any]]:
     """Rasa's request for an action call as `action_domain` sends it: the same, with the
-    domain's digest, and the domain itself only `with_domain` (Content-Length follows)."""
-    method, path, headers, body = request
-    call = json.loads(body)
+    domain's digest, and the domain itself only `with_domain`."""
+    method, path, headers, call = without_length(request)
     call["domain_digest"] = action_domain.encoded(ACTION_CALL["domain"]).digest
     if not with_domain:
         del call["domain"]
-    return method, path, [h for h in headers if h[0] != "Content-Length"], call
-
-
-def without_length(request: Tuple[str, str, List[Tuple[str, str]], bytes]
-                   ) -> Tuple[str, str, List[Tuple[str, str]], Dict[str, Any]]:
-    method, path, headers, body = request
-    return method, path, [h for h in headers if h[0] != "Content-Length"], json.loads(body)
+    return method, path, headers, call
 
 
 @pytest.mark.parametrize("settings, call", CALLS)
