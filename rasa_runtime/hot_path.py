@@ -43,7 +43,11 @@ Found with py-spy on the running server (docs/performance.md):
 8. Parses and predictions run their small graphs without dask's scheduler
    (`rasa_runtime/graph_runner.py`): the same nodes, each evaluated once, on the same thread.
 
-All eight patch Rasa internals, so `install()` checks the Rasa version they were written
+9. A message's NLU parse starts on a worker thread before Rasa takes the conversation's lock
+   and reads its tracker, which it does not need (`rasa_runtime/parse_ahead.py`): the lock,
+   the read and the session check no longer come before the parse in a reply's time.
+
+All nine patch Rasa internals, so `install()` checks the Rasa version they were written
 against and refuses any other. `tests/rasa_stores/test_hot_path.py` and
 `test_action_client.py` check that each gives what the code it replaces gives.
 """
@@ -243,8 +247,10 @@ def install() -> None:
     import rasa
     import rasa.core.run
     from rasa.core.actions.action import RemoteAction
+    from rasa.core.agent import Agent
     from rasa.core.policies.rule_policy import RulePolicy
     from rasa.core.policies.ted_policy import TEDPolicy
+    from rasa.core.processor import MessageProcessor
     from rasa.engine.runner.dask import DaskGraphRunner
     from rasa.shared.core.trackers import DialogueStateTracker
     from rasa.utils.endpoints import EndpointConfig
@@ -257,7 +263,8 @@ def install() -> None:
         return
     import dask
 
-    from rasa_runtime import action_client, action_domain, action_validation, graph_runner
+    from rasa_runtime import (action_client, action_domain, action_validation, graph_runner,
+                              parse_ahead)
 
     ORIGINALS.update(validate=RemoteAction._validate_action_result,
                      ted=TEDPolicy.predict_action_probabilities,
@@ -265,7 +272,9 @@ def install() -> None:
                      past_states=DialogueStateTracker.past_states,
                      request=EndpointConfig.request,
                      close_resources=rasa.core.run.close_resources,
-                     graph_run=DaskGraphRunner.run)
+                     graph_run=DaskGraphRunner.run,
+                     handle_message=Agent.handle_message,
+                     handle_with_tracker=MessageProcessor._handle_message_with_tracker)
     RemoteAction._validate_action_result = action_validation.validate_action_result
     TEDPolicy.predict_action_probabilities = memoised_ted_prediction(ORIGINALS["ted"])
     RulePolicy._get_possible_keys = possible_rule_keys
@@ -274,5 +283,8 @@ def install() -> None:
         action_client.pooled_requests(ORIGINALS["request"]))
     rasa.core.run.close_resources = action_client.closing_sessions(ORIGINALS["close_resources"])
     DaskGraphRunner.run = graph_runner.unscheduled_run(dask.get)
+    Agent.handle_message = parse_ahead.parsing_ahead(ORIGINALS["handle_message"])
+    MessageProcessor._handle_message_with_tracker = parse_ahead.using_the_parse_ahead(
+        ORIGINALS["handle_with_tracker"])
     _installed = True
     logger.info("hot_path.installed")
