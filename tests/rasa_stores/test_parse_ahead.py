@@ -52,6 +52,23 @@ def parse_threads(agent: Agent, monkeypatch: pytest.MonkeyPatch) -> List[str]:
     return threads
 
 
+@pytest.fixture
+async def parsed(agent: Agent, parse_threads: List[str],
+                 monkeypatch: pytest.MonkeyPatch) -> asyncio.Event:
+    """Set when a parse of the agent's processor has finished, on whichever thread."""
+    done = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    recorded = agent.processor.parse_message
+
+    async def signalling(*args: Any, **kwargs: Any) -> Dict[str, Any]:
+        result = await recorded(*args, **kwargs)
+        loop.call_soon_threadsafe(done.set)
+        return result
+
+    monkeypatch.setattr(agent.processor, "parse_message", signalling)
+    return done
+
+
 async def test_the_nlu_graph_of_the_model_reads_no_tracker(agent: Agent) -> None:
     assert parse_ahead.nlu_reads_no_tracker(agent.processor)
 
@@ -73,17 +90,7 @@ async def test_the_same_events_as_rasa_parsing_in_turn(agent: Agent,
 
 
 async def test_the_parse_does_not_wait_for_the_conversation_lock(
-        agent: Agent, monkeypatch: pytest.MonkeyPatch) -> None:
-    parsed = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    original = agent.processor.parse_message
-
-    async def signalling(*args: Any, **kwargs: Any) -> Dict[str, Any]:
-        result = await original(*args, **kwargs)
-        loop.call_soon_threadsafe(parsed.set)
-        return result
-
-    monkeypatch.setattr(agent.processor, "parse_message", signalling)
+        agent: Agent, parsed: asyncio.Event) -> None:
     async with agent.lock_store.lock("parse-while-locked"):
         handling = asyncio.create_task(agent.handle_message(message("hello", "parse-while-locked")))
         await asyncio.wait_for(parsed.wait(), timeout=30)
@@ -93,18 +100,8 @@ async def test_the_parse_does_not_wait_for_the_conversation_lock(
 
 
 async def test_a_message_arriving_while_another_is_handled_is_parsed_in_turn(
-        agent: Agent, parse_threads: List[str], monkeypatch: pytest.MonkeyPatch) -> None:
+        agent: Agent, parse_threads: List[str], parsed: asyncio.Event) -> None:
     """A busy process parses on its event loop, as Rasa does: no GIL contention under load."""
-    parsed = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    recorded = agent.processor.parse_message
-
-    async def signalling(*args: Any, **kwargs: Any) -> Dict[str, Any]:
-        result = await recorded(*args, **kwargs)
-        loop.call_soon_threadsafe(parsed.set)
-        return result
-
-    monkeypatch.setattr(agent.processor, "parse_message", signalling)
     async with agent.lock_store.lock("parse-busy-first"):
         first = asyncio.create_task(agent.handle_message(message("hello", "parse-busy-first")))
         await asyncio.wait_for(parsed.wait(), timeout=30)  # the first is being handled
