@@ -7,7 +7,7 @@ the lock nor the tracker: the NLU graph's nodes take the message alone (checked 
 model's graph, below; `/model/parse` parses with an empty tracker for the same reason). So
 `Agent.handle_message` starts the parse on a worker thread before taking the lock, and the
 processor, where it would parse, waits for that result instead: the lock, the tracker read
-and the session check then cost nothing a reply waits for.
+and the session check then run alongside the parse instead of before it.
 
 The parse is Rasa's own `MessageProcessor.parse_message`, unchanged, given no tracker, as
 `/model/parse` calls it. It runs on one thread per process, and only for a message that
@@ -32,7 +32,8 @@ from typing import Any, Awaitable, Callable, Dict, Optional, Text
 # How long a thread may hold the GIL while another waits for it (Python's default: 5 ms). The
 # event loop's lock and tracker reads release the GIL in every SQLite call; with the default,
 # each time it waited up to 5 ms for the parse thread to let go, which cost more than the
-# overlap saved (docs/performance.md, speed-up 18).
+# overlap saved (docs/performance.md, speed-up 18). The setting is process-wide, but it only
+# acts while two threads want the GIL: here, while a parse runs ahead.
 SWITCH_INTERVAL_SECONDS = 0.0001
 _PENDING_ATTRIBUTE = "_helpdesk_pending_parse"  # on the UserMessage being handled
 _TRACKER_FREE_ATTRIBUTE = "_helpdesk_nlu_reads_no_tracker"  # on the processor, per model
