@@ -7,12 +7,14 @@ import asyncio
 import gc
 import sys
 import threading
+from types import SimpleNamespace
 from typing import Any, Dict, List, Optional
 
 import pytest
 
 from rasa.core.agent import Agent
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from rasa.engine.constants import PLACEHOLDER_MESSAGE, PLACEHOLDER_TRACKER
 from rasa.shared.core.events import ActionExecuted, UserUttered
 from rasa_runtime import hot_path, parse_ahead
 
@@ -164,21 +166,11 @@ async def test_when_the_tracker_cannot_be_read_its_error_is_the_one_raised(
 
 
 def test_a_model_whose_nlu_reads_the_tracker_is_parsed_in_turn() -> None:
-    class Node:
-        def __init__(self, needs: Dict[str, str]) -> None:
-            self.needs = needs
-
-    class Schema:
-        nodes = {"converter": Node({"messages": "__message__"}),
-                 "reader": Node({"messages": "converter", "tracker": "__tracker__"})}
-
-    class Metadata:
-        nlu_target = "reader"
-        predict_schema = type("PredictSchema", (), {
-            "minimal_graph_schema": staticmethod(lambda targets: Schema())})()
-
-    class Processor:
-        model_metadata = Metadata()
-        http_interpreter = None
-
-    assert not parse_ahead.can_parse_ahead(Processor(), message("hello", "s"))
+    nodes = {"converter": SimpleNamespace(needs={"messages": PLACEHOLDER_MESSAGE}),
+             "reader": SimpleNamespace(needs={"messages": "converter",
+                                              "tracker": PLACEHOLDER_TRACKER})}
+    schema = SimpleNamespace(minimal_graph_schema=lambda targets: SimpleNamespace(nodes=nodes))
+    processor = SimpleNamespace(
+        http_interpreter=None,
+        model_metadata=SimpleNamespace(nlu_target="reader", predict_schema=schema))
+    assert not parse_ahead.can_parse_ahead(processor, message("hello", "s"))
