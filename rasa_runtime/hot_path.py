@@ -47,7 +47,14 @@ Found with py-spy on the running server (docs/performance.md):
    and reads its tracker, which it does not need (`rasa_runtime/parse_ahead.py`): the lock,
    the read and the session check no longer come before the parse in a reply's time.
 
-All nine patch Rasa internals, so `install()` checks the Rasa version they were written
+10. A call to a form's validation action no longer deep-copies the form's trigger message (the
+    opening message's whole parse) into a body that is encoded at once and dropped
+    (`rasa_runtime/action_call_state.py`).
+
+11. The arguments of Rasa's debug log calls are no longer deep-copied while debug logging is
+    off, in the four modules where every deep copy is one (`rasa_runtime/debug_copies.py`).
+
+All eleven patch Rasa internals, so `install()` checks the Rasa version they were written
 against and refuses any other. `tests/rasa_stores/test_hot_path.py` and
 `test_action_client.py` check that each gives what the code it replaces gives.
 """
@@ -263,8 +270,8 @@ def install() -> None:
         return
     import dask
 
-    from rasa_runtime import (action_client, action_domain, action_validation, graph_runner,
-                              parse_ahead)
+    from rasa_runtime import (action_call_state, action_client, action_domain,
+                              action_validation, debug_copies, graph_runner, parse_ahead)
 
     ORIGINALS.update(validate=RemoteAction._validate_action_result,
                      ted=TEDPolicy.predict_action_probabilities,
@@ -274,7 +281,8 @@ def install() -> None:
                      close_resources=rasa.core.run.close_resources,
                      graph_run=DaskGraphRunner.run,
                      handle_message=Agent.handle_message,
-                     handle_with_tracker=MessageProcessor._handle_message_with_tracker)
+                     handle_with_tracker=MessageProcessor._handle_message_with_tracker,
+                     action_call_format=RemoteAction._action_call_format)
     RemoteAction._validate_action_result = action_validation.validate_action_result
     TEDPolicy.predict_action_probabilities = memoised_ted_prediction(ORIGINALS["ted"])
     RulePolicy._get_possible_keys = possible_rule_keys
@@ -286,5 +294,8 @@ def install() -> None:
     Agent.handle_message = parse_ahead.parsing_ahead(ORIGINALS["handle_message"])
     MessageProcessor._handle_message_with_tracker = parse_ahead.using_the_parse_ahead(
         ORIGINALS["handle_with_tracker"])
+    RemoteAction._action_call_format = action_call_state.action_call_format
+    without_debug_copies = len(debug_copies.install())
     _installed = True
-    logger.info("hot_path.installed")
+    logger.info("hot_path.installed (debug copies skipped in %d of %d modules)",
+                without_debug_copies, len(debug_copies.MODULES))

@@ -21,3 +21,17 @@ def agent() -> Iterator[Agent]:
         raise RuntimeError("no trained model (models/current.txt): `make model` trains it")
     hot_path.install()
     yield Agent.load(str(ROOT / marker.read_text().strip()))
+
+
+@pytest.fixture
+def debug_logging_off() -> Iterator[None]:
+    """structlog as `rasa run` configures it at its default level (INFO): debug events dropped
+    by the wrapper. The previous configuration is restored afterwards."""
+    import logging
+
+    import structlog
+
+    saved = structlog.get_config()
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.INFO))
+    yield
+    structlog.configure(**saved)

@@ -7,10 +7,13 @@ removed or given a value of another type (~1,000 answers, under half of them val
 and rule patches are compared with Rasa's own functions on the trained model
 (models/current.txt; the test fails, saying so, when there is none), at every turn of
 conversations that go through greetings, help, out-of-scope, a form and its interruption. The
-action call's HTTP client has its own tests (test_action_client.py).
+action call's HTTP client, its body and the skipped debug copies have their own tests
+(test_action_client.py, test_action_call_state.py, test_debug_copies.py).
 """
 from __future__ import annotations
 
+import copy
+import importlib
 from pathlib import Path
 from typing import Any, Dict, Iterator, List
 
@@ -22,7 +25,7 @@ from rasa.core.agent import Agent
 from rasa.core.policies.rule_policy import RulePolicy
 from rasa.core.policies.ted_policy import TEDPolicy
 from rasa.shared.core.trackers import DialogueStateTracker
-from rasa_runtime import action_validation, hot_path
+from rasa_runtime import action_validation, debug_copies, hot_path
 
 ROOT = Path(__file__).resolve().parents[2]
 CONVERSATIONS = (
@@ -274,10 +277,11 @@ async def test_resumed_states_are_those_of_a_full_replay(agent: Agent) -> None:
 
 
 async def test_the_conversation_tests_give_what_they_give_without_the_patches(
-    agent: Agent, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    agent: Agent, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, debug_logging_off: None
 ) -> None:
     """The stories of `make conversations` (rasa test core --e2e), predicted by the patched
-    policies and by Rasa's own: the same report, action by action and story by story."""
+    policies and by Rasa's own: the same report, action by action and story by story. Debug
+    events are dropped, as in `rasa run`, so that the debug log arguments go uncopied."""
     from rasa.core.actions.action import RemoteAction
     from rasa.core.test import test as test_core
     from rasa.engine.runner.dask import DaskGraphRunner
@@ -299,6 +303,9 @@ async def test_the_conversation_tests_give_what_they_give_without_the_patches(
                              (RulePolicy, "_get_possible_keys", "rule_keys"),
                              (DialogueStateTracker, "past_states", "past_states"),
                              (EndpointConfig, "request", "request"),
-                             (DaskGraphRunner, "run", "graph_run")):
+                             (DaskGraphRunner, "run", "graph_run"),
+                             (RemoteAction, "_action_call_format", "action_call_format")):
         monkeypatch.setattr(owner, name, hot_path.ORIGINALS[key])
+    for module in debug_copies.MODULES:
+        monkeypatch.setattr(importlib.import_module(module), "copy", copy)
     assert patched == await report("stock")
