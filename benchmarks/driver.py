@@ -29,6 +29,21 @@ class LevelResult:
         return len(self.latencies_ms)
 
 
+def merged(first: LevelResult, second: LevelResult) -> LevelResult:
+    """One level's result from two runs of it (different employees): every latency, error and
+    conversation of both, their times added."""
+    if first.concurrency != second.concurrency or first.sent.keys() & second.sent.keys():
+        raise ValueError("only two runs of one level, by different employees, can be merged")
+    by_turn = {text: list(latencies) for text, latencies in first.by_turn.items()}
+    for text, latencies in second.by_turn.items():
+        by_turn.setdefault(text, []).extend(latencies)
+    return LevelResult(concurrency=first.concurrency, seconds=first.seconds + second.seconds,
+                       latencies_ms=first.latencies_ms + second.latencies_ms,
+                       errors=first.errors + second.errors,
+                       wrong_answers=first.wrong_answers + second.wrong_answers,
+                       sent={**first.sent, **second.sent}, by_turn=by_turn)
+
+
 # A level that has not sent `min_messages` by its time goes on, up to this many times its time.
 STRETCH = 10
 

@@ -164,8 +164,9 @@ def table(result: dict[str, Any]) -> str:
             continue
         at_least = result.get("min_messages_per_level")
         minimum = f" (at least {at_least} messages)" if at_least else ""
-        lines += ["", f"{name} ({run['topology']}), {result['seconds_per_level']:.0f} s per level"
-                      f"{minimum}, {result['think_seconds']} s think time:",
+        lines += ["", f"{name} ({run['topology']}), "
+                      f"{result['seconds_per_half_level']:.0f} s per half level{minimum}, "
+                      f"{result['think_seconds']} s think time:",
                   "| concurrency | msg/s | p50 ms | p95 ms | p99 ms | max ms | errors | wrong "
                   "| lost/reordered | parse p50 ms (paced) | parse p50 ms / msg/s (closed loop) "
                   "| CPU ms/msg (rasa / actions / web) |",

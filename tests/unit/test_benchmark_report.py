@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from benchmarks import driver, production, report
 from benchmarks.scenario import CONVERSATION
 
@@ -56,7 +58,7 @@ def test_levels_not_run_are_not_judged() -> None:
 
 def test_the_table_shows_every_level_and_the_verdicts() -> None:
     result = {"load_average_before": [1.0, 1.0, 1.0], "load_average_after": [1.5, 1.2, 1.1],
-              "cores": 2, "seconds_per_level": 20.0, "think_seconds": 1.0, "ours": run()}
+              "cores": 2, "seconds_per_half_level": 20.0, "think_seconds": 1.0, "ours": run()}
     result["targets"] = report.targets(result["ours"])
     table = report.table(result)
     assert table.count("\n| 1 |") + table.count("\n| 16 |") + table.count("\n| 64 |") == 3
@@ -126,3 +128,27 @@ def test_each_turn_has_its_own_p50_beside_the_level_s() -> None:
     summary = report.summarise(result)
     assert summary["p50_ms"] == 14.0
     assert summary["p50_ms_by_turn"] == {"hello": 12.0, "yes": 35.0}
+
+
+def test_a_level_s_two_halves_make_one_result() -> None:
+    first = driver.LevelResult(concurrency=1, seconds=50.0, latencies_ms=[10.0, 30.0],
+                               errors=1, sent={"a": ["hello", "yes"]},
+                               by_turn={"hello": [10.0], "yes": [30.0]})
+    second = driver.LevelResult(concurrency=1, seconds=40.0, latencies_ms=[20.0],
+                                wrong_answers=1, sent={"b": ["hello"]},
+                                by_turn={"hello": [20.0]})
+    both = driver.merged(first, second)
+    assert both.seconds == 90.0 and both.messages == 3
+    assert (both.errors, both.wrong_answers) == (1, 1)
+    assert both.sent == {"a": ["hello", "yes"], "b": ["hello"]}
+    assert both.by_turn == {"hello": [10.0, 20.0], "yes": [30.0]}
+    assert first.by_turn == {"hello": [10.0], "yes": [30.0]}  # the halves are left as they were
+    assert report.summarise(both)["p50_ms"] == 20.0
+
+
+def test_halves_of_different_levels_or_by_the_same_employees_are_not_merged() -> None:
+    one = driver.LevelResult(concurrency=1, sent={"a": ["hello"]})
+    with pytest.raises(ValueError):
+        driver.merged(one, driver.LevelResult(concurrency=4))
+    with pytest.raises(ValueError):
+        driver.merged(one, driver.LevelResult(concurrency=1, sent={"a": ["yes"]}))
