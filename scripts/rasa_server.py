@@ -19,7 +19,9 @@ every action call, TED predictions, matching rules, dialogue states, the domain'
 connection per action call, all 23 event schemas tried for each event, dask's scheduler for
 graphs of a dozen nodes, a form's trigger message copied into each validation call, debug log
 arguments copied while debug logging is off), or wait for what they do not need (the parse for
-the conversation's lock and tracker): docs/performance.md.
+the conversation's lock and tracker): docs/performance.md. Each worker then keeps its start-up
+model out of Python's full garbage collections, which otherwise stalled it for over half a
+second every so often (`rasa_runtime/frozen_model.py`).
 """
 from __future__ import annotations
 
@@ -85,9 +87,10 @@ def main() -> None:
     sys.argv = rasa_arguments()
     from rasa.__main__ import main as rasa_main
 
-    from rasa_runtime import hot_path
+    from rasa_runtime import frozen_model, hot_path
 
     hot_path.install()
+    frozen_model.install()  # before announce_readiness: a worker is ready once frozen
     if os.environ.get("RASA_READY_DIR"):
         announce_readiness(Path(os.environ["RASA_READY_DIR"]))
 
