@@ -5,11 +5,11 @@ A Rasa worker holds about 930,000 Python objects once its model is loaded (Tenso
 pipeline's vocabularies, the domain). A collection of the oldest generation walks all of them:
 0.50-0.57 s here, on the event loop, inside whatever messages the worker is handling. CPython
 runs one whenever enough new objects have outlived two younger collections (cached trackers,
-memoised predictions), so a busy worker stalls for over half a second every so often: the
-0.8-0.9 s maxima of the benchmark's levels. `gc.freeze()` after the start-up load moves
-everything then alive into the permanent generation, which collections skip: a full
-collection then walks only what was created since (0.0 ms right after the freeze, against
-0.56 s before).
+memoised predictions), so a busy worker stalled for over half a second every so often (0.50-
+0.68 s each in the workers of a running stack; the likely cause of the 0.8-0.9 s maxima of
+several benchmark levels). `gc.freeze()` after the start-up load moves everything then alive
+into the permanent generation, which collections skip: a full collection then walks only what
+was created since (0.0 ms right after the freeze; 95-161 ms under load at 64 conversations).
 
 Frozen objects are never freed. The start-up model lives as long as its worker unless another
 replaces it (the HTTP API's `PUT /model`, a model server) or is loaded beside it (the HTTP
