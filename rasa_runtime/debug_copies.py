@@ -22,7 +22,7 @@ import ast
 import copy
 import importlib
 import inspect
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Callable, Dict, List, Optional, Text
 
 import structlog
 
@@ -88,7 +88,7 @@ def _debug_argument_copy(use: ast.Name, parents: Dict[ast.AST, ast.AST]) -> bool
     return holder is not None and _is_debug_call(holder)
 
 
-def install() -> List[Text]:
+def install(source_of: Callable[[Any], Text] = inspect.getsource) -> List[Text]:
     """Give each module of MODULES whose source passes `only_debug_copies` the stand-in;
     returns the names of the modules that got it."""
     installed = []
@@ -96,16 +96,8 @@ def install() -> List[Text]:
         module = importlib.import_module(name)
         if getattr(module, "copy", None) is DEBUG_ONLY_COPY:
             installed.append(name)
-        elif getattr(module, "copy", None) is copy and only_debug_copies(
-                inspect.getsource(module)):
+        elif getattr(module, "copy", None) is copy and only_debug_copies(source_of(module)):
             module.copy = DEBUG_ONLY_COPY  # type: ignore[attr-defined]
             installed.append(name)
     return installed
 
-
-def uninstall() -> None:
-    """Give the modules back the `copy` module (tests)."""
-    for name in MODULES:
-        module = importlib.import_module(name)
-        if getattr(module, "copy", None) is DEBUG_ONLY_COPY:
-            module.copy = copy  # type: ignore[attr-defined]

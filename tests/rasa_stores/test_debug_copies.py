@@ -63,9 +63,8 @@ def test_a_module_with_another_copy_keeps_the_copy_module(
 ) -> None:
     module = importlib.import_module(MODULES[0])
     monkeypatch.setattr(module, "copy", copy)
-    monkeypatch.setattr(debug_copies.inspect, "getsource",
-                        lambda _module: "kept = copy.deepcopy(a)")
-    assert MODULES[0] not in debug_copies.install()
+    installed = debug_copies.install(source_of=lambda _module: "kept = copy.deepcopy(a)")
+    assert MODULES[0] not in installed
     assert module.copy is copy
 
 
