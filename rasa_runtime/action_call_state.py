@@ -34,7 +34,7 @@ def tracker_state(tracker: Any) -> Dict[Text, Any]:
         "latest_event_time": events[-1].timestamp if len(events) > 0 else None,
         FOLLOWUP_ACTION: tracker.followup_action,
         "paused": tracker.is_paused(),
-        "events": [event.as_dict() for event in list(events)],
+        "events": [event.as_dict() for event in events],
         "latest_input_channel": tracker.get_latest_input_channel(),
         ACTIVE_LOOP: ({field.name: getattr(loop, field.name)
                        for field in dataclasses.fields(loop)} if loop else {}),

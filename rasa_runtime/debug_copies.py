@@ -100,4 +100,3 @@ def install(source_of: Callable[[Any], Text] = inspect.getsource) -> List[Text]:
             module.copy = DEBUG_ONLY_COPY  # type: ignore[attr-defined]
             installed.append(name)
     return installed
-

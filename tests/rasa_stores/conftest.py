@@ -24,14 +24,21 @@ def agent() -> Iterator[Agent]:
 
 
 @pytest.fixture
-def debug_logging_off() -> Iterator[None]:
+def restored_structlog() -> Iterator[None]:
+    """structlog's configuration as it was before the test, whatever the test configures."""
+    import structlog
+
+    saved = structlog.get_config()
+    yield
+    structlog.configure(**saved)
+
+
+@pytest.fixture
+def debug_logging_off(restored_structlog: None) -> None:
     """structlog as `rasa run` configures it at its default level (INFO): debug events dropped
-    by the wrapper. The previous configuration is restored afterwards."""
+    by the wrapper."""
     import logging
 
     import structlog
 
-    saved = structlog.get_config()
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.INFO))
-    yield
-    structlog.configure(**saved)

@@ -6,7 +6,6 @@ import copy
 import importlib
 import inspect
 import logging
-from typing import Iterator
 
 import pytest
 import structlog
@@ -14,13 +13,6 @@ import structlog
 from rasa.core.agent import Agent
 from rasa_runtime import debug_copies
 from rasa_runtime.debug_copies import DEBUG_ONLY_COPY, MODULES, only_debug_copies
-
-
-@pytest.fixture
-def restored_structlog() -> Iterator[None]:
-    saved = structlog.get_config()
-    yield
-    structlog.configure(**saved)
 
 
 def test_each_listed_rasa_module_copies_only_for_its_debug_calls() -> None:
