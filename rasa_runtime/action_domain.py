@@ -24,8 +24,12 @@ This module speaks the client side of that protocol:
 
 The digest is the SHA-256 of the domain's JSON. That JSON is encoded once per domain object
 (`Domain.as_dict()` returns the same dict for the model's lifetime) and spliced into the
-bodies that carry it. Request bodies are otherwise exactly Rasa's `json.dumps` of its own
-body dict, with the `domain_digest` key added.
+bodies that carry it. Request bodies otherwise hold exactly Rasa's body dict, with the
+`domain_digest` key added, encoded by ujson (already pinned in the Rasa runtime for Sanic):
+the same JSON values as Rasa's `json.dumps`, without the spaces, in a third of the time
+(0.20 against 0.70 ms for a 46 KB call; docs/performance.md, speed-up 22). A body ujson
+cannot encode the way `json.dumps` would (an integer past 64 bits, an object of an unknown
+type) is encoded by `json.dumps` as before, so it fails, or not, as Rasa's own would.
 
 The action server must speak the protocol: one that does not (older rasa-sdk releases) would
 receive calls with no domain. `requirements/services.txt` pins rasa-sdk 3.21.1, whose side of
@@ -37,6 +41,8 @@ import hashlib
 import json
 from dataclasses import dataclass
 from typing import Any, Dict, Optional, Set, Text, Tuple
+
+import ujson
 
 # rasa-sdk's answer to a call without a domain whose digest it does not hold.
 DOMAIN_WANTED = 449
@@ -66,10 +72,18 @@ def encoded(domain: Dict[Text, Any]) -> EncodedDomain:
     return _last_encoded
 
 
+def dumps(value: Any) -> Text:
+    """JSON text of `value` with the same values `json.dumps(value)` gives, faster."""
+    try:
+        return ujson.dumps(value, escape_forward_slashes=False)
+    except (TypeError, OverflowError, ValueError):
+        return json.dumps(value)
+
+
 def body(call: Dict[Text, Any], domain: EncodedDomain, with_domain: bool) -> bytes:
-    """`json.dumps(call)` with `domain_digest` added, and the domain only `with_domain`."""
-    rest = json.dumps({**{key: value for key, value in call.items() if key != "domain"},
-                       "domain_digest": domain.digest})
+    """`call` as JSON with `domain_digest` added, and the domain only `with_domain`."""
+    rest = dumps({**{key: value for key, value in call.items() if key != "domain"},
+                  "domain_digest": domain.digest})
     if not with_domain:
         return rest.encode("utf-8")
     return f'{rest[:-1]}, "domain": {domain.json}}}'.encode("utf-8")

@@ -54,7 +54,13 @@ Found with py-spy on the running server (docs/performance.md):
 11. The arguments of Rasa's debug log calls are no longer deep-copied while debug logging is
     off, in the four modules where every deep copy is one (`rasa_runtime/debug_copies.py`).
 
-All eleven patch Rasa internals, so `install()` checks the Rasa version they were written
+12. `DialogueStateTracker.copy`, made before every action, takes the tracker's state over
+    instead of replaying every event of the conversation into an empty tracker, where the
+    replay would give that state (`rasa_runtime/tracker_copy.py`).
+
+Action calls are also encoded by ujson rather than `json.dumps` (`action_domain.dumps`, with 5).
+
+All twelve patch Rasa internals, so `install()` checks the Rasa version they were written
 against and refuses any other. `tests/rasa_stores/test_hot_path.py` and
 `test_action_client.py` check that each gives what the code it replaces gives.
 """
@@ -271,7 +277,8 @@ def install() -> None:
     import dask
 
     from rasa_runtime import (action_call_state, action_client, action_domain,
-                              action_validation, debug_copies, graph_runner, parse_ahead)
+                              action_validation, debug_copies, graph_runner, parse_ahead,
+                              tracker_copy)
 
     ORIGINALS.update(validate=RemoteAction._validate_action_result,
                      ted=TEDPolicy.predict_action_probabilities,
@@ -282,7 +289,8 @@ def install() -> None:
                      graph_run=DaskGraphRunner.run,
                      handle_message=Agent.handle_message,
                      handle_with_tracker=MessageProcessor._handle_message_with_tracker,
-                     action_call_format=RemoteAction._action_call_format)
+                     action_call_format=RemoteAction._action_call_format,
+                     tracker_copy=DialogueStateTracker.copy)
     RemoteAction._validate_action_result = action_validation.validate_action_result
     TEDPolicy.predict_action_probabilities = memoised_ted_prediction(ORIGINALS["ted"])
     RulePolicy._get_possible_keys = possible_rule_keys
@@ -295,6 +303,7 @@ def install() -> None:
     MessageProcessor._handle_message_with_tracker = parse_ahead.using_the_parse_ahead(
         ORIGINALS["handle_with_tracker"])
     RemoteAction._action_call_format = action_call_state.action_call_format
+    DialogueStateTracker.copy = tracker_copy.copying_directly(ORIGINALS["tracker_copy"])
     without_debug_copies = len(debug_copies.install())
     _installed = True
     logger.info("hot_path.installed (debug copies skipped in %d of %d modules)",

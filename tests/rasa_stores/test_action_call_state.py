@@ -10,7 +10,7 @@ from rasa.core.agent import Agent
 from rasa.shared.core.events import ConversationPaused, SlotSet
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
-from rasa_runtime import action_call_state, hot_path
+from rasa_runtime import action_call_state, action_domain, hot_path
 
 TEXTS = ("hello", "I need to raise a query about my payslip",
          "my overtime from October is missing from my payslip", "yes")
@@ -58,3 +58,12 @@ async def test_the_trigger_message_is_referred_to_not_copied(agent: Agent) -> No
 
 def test_remote_actions_use_it(agent: Agent) -> None:
     assert RemoteAction._action_call_format is action_call_state.action_call_format
+
+
+async def test_the_encoded_body_carries_the_values_rasa_would_send(agent: Agent) -> None:
+    action = validation_action()
+    encoded = action_domain.encoded(agent.domain.as_dict())
+    for tracker in await trackers(agent):
+        rasas = hot_path.ORIGINALS["action_call_format"](action, tracker, agent.domain)
+        sent = json.loads(action_domain.body(rasas, encoded, with_domain=True))
+        assert sent == {**json.loads(json.dumps(rasas)), "domain_digest": encoded.digest}

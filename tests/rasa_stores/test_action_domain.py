@@ -117,6 +117,23 @@ def test_bodies_are_rasas_json_with_the_digest(call_body: Dict[str, Any]) -> Non
     assert lean == {k: v for k, v in full.items() if k != "domain"}
 
 
+@pytest.mark.parametrize("value", [
+    {"text": "a/b é \u2028 \"q\" \\", "confidence": 0.1 + 0.2, "big": 2**63 - 1, "neg": -0.0},
+    {"nan": float("nan"), "inf": float("inf"), "nested": [None, True, [], {}]},
+    {"beyond 64 bits": 2**70, "keys": {1: "x", None: "y", 2.5: "z"}},
+    ["tuple", (1, 2)],
+])
+def test_bodies_hold_the_values_json_dumps_gives(value: Any) -> None:
+    # NaN != NaN, so compare the texts' own re-encodings: the same values, spelt alike
+    assert json.dumps(json.loads(action_domain.dumps(value))) == json.dumps(
+        json.loads(json.dumps(value)))
+
+
+def test_what_json_dumps_refuses_is_refused() -> None:
+    with pytest.raises(TypeError):
+        action_domain.dumps({"events": [object()]})
+
+
 def test_a_new_domain_has_a_new_digest() -> None:
     first = action_domain.encoded({"intents": ["a"]})
     second = action_domain.encoded({"intents": ["b"]})

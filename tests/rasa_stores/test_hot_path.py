@@ -7,8 +7,9 @@ removed or given a value of another type (~1,000 answers, under half of them val
 and rule patches are compared with Rasa's own functions on the trained model
 (models/current.txt; the test fails, saying so, when there is none), at every turn of
 conversations that go through greetings, help, out-of-scope, a form and its interruption. The
-action call's HTTP client, its body and the skipped debug copies have their own tests
-(test_action_client.py, test_action_call_state.py, test_debug_copies.py).
+action call's HTTP client, its body, the skipped debug copies and the tracker copies have
+their own tests (test_action_client.py, test_action_call_state.py, test_debug_copies.py,
+test_tracker_copy.py).
 """
 from __future__ import annotations
 
@@ -304,7 +305,8 @@ async def test_the_conversation_tests_give_what_they_give_without_the_patches(
                              (DialogueStateTracker, "past_states", "past_states"),
                              (EndpointConfig, "request", "request"),
                              (DaskGraphRunner, "run", "graph_run"),
-                             (RemoteAction, "_action_call_format", "action_call_format")):
+                             (RemoteAction, "_action_call_format", "action_call_format"),
+                             (DialogueStateTracker, "copy", "tracker_copy")):
         monkeypatch.setattr(owner, name, hot_path.ORIGINALS[key])
     for module in debug_copies.MODULES:
         monkeypatch.setattr(importlib.import_module(module), "copy", copy)
