@@ -97,7 +97,7 @@ def direct_copy(tracker: Any, default_sender_id: Text) -> Any:
     state["_max_event_history"] = None
     state["events"] = deque(tracker.events)
     state["sender_id"] = tracker.sender_id or default_sender_id
-    state["slots"] = {name: copied_slot(slot) for name, slot in tracker.slots.items()}
+    state["slots"] = {slot.name: copied_slot(slot) for slot in tracker.slots.values()}
     state["sender_source"] = None
     state["is_rule_tracker"] = tracker.is_rule_tracker
     state["_paused"] = tracker._paused

@@ -13,12 +13,12 @@ TF_INTRA_OP_PARALLELISM_THREADS default to 1 here; the environment wins): a mess
 calls are tiny, and TensorFlow's default thread pools, one thread per core in every worker,
 spent more CPU handing work between threads than computing it (docs/performance.md).
 
-Before Rasa starts, `rasa_runtime.hot_path` patches eleven of its internals that recompute
+Before Rasa starts, `rasa_runtime.hot_path` patches twelve of its internals that recompute
 what does not change, open what could be kept or copy what nobody reads (a schema checked on
 every action call, TED predictions, matching rules, dialogue states, the domain's JSON, a
 connection per action call, all 23 event schemas tried for each event, dask's scheduler for
 graphs of a dozen nodes, a form's trigger message copied into each validation call, debug log
-arguments copied while debug logging is off), or wait for what they do not need (the parse for
+arguments copied while debug logging is off, every event replayed to copy a tracker), or wait for what they do not need (the parse for
 the conversation's lock and tracker): docs/performance.md. Each worker then keeps its start-up
 model out of Python's full garbage collections, which otherwise stalled it for over half a
 second every so often (`rasa_runtime/frozen_model.py`).
