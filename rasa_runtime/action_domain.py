@@ -26,10 +26,11 @@ The digest is the SHA-256 of the domain's JSON. That JSON is encoded once per do
 (`Domain.as_dict()` returns the same dict for the model's lifetime) and spliced into the
 bodies that carry it. Request bodies otherwise hold exactly Rasa's body dict, with the
 `domain_digest` key added, encoded by ujson (already pinned in the Rasa runtime for Sanic):
-the same JSON values as Rasa's `json.dumps`, without the spaces, in a third of the time
-(0.20 against 0.70 ms for a 46 KB call; docs/performance.md, speed-up 22). A body ujson
-cannot encode the way `json.dumps` would (an integer past 64 bits, an object of an unknown
-type) is encoded by `json.dumps` as before, so it fails, or not, as Rasa's own would.
+the same JSON values as Rasa's `json.dumps`, without the spaces, in about a third of the
+time (145 against 411 µs for the 40 KB call at the end of the benchmark's conversation;
+docs/performance.md, speed-up 22). A body ujson cannot encode the way `json.dumps` would (an
+integer past 64 bits, an object of an unknown type) is encoded by `json.dumps` as before, so
+it fails, or not, as Rasa's own would.
 
 The action server must speak the protocol: one that does not (older rasa-sdk releases) would
 receive calls with no domain. `requirements/services.txt` pins rasa-sdk 3.21.1, whose side of
