@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import copy
 import copyreg
+import functools
 import math
 from collections import deque
 from typing import Any, Callable, Dict, FrozenSet, Iterable, Text
@@ -84,8 +85,8 @@ def can_copy_directly(tracker: Any, tracker_class: type) -> bool:
            for name in tracker.__dict__):
         return False
     events = tracker.events
-    if any(math.isnan(event.timestamp) for event in events):
-        return False  # `nan <= inf` is false: the replay stops there
+    if not all(event.timestamp <= math.inf for event in events):
+        return False  # the replay's own condition (`travel_back_in_time(inf)`): it stops there
     return (_is_one_of(tracker.latest_message, reversed(events))
             and _is_one_of(tracker.latest_bot_utterance, reversed(events)))
 
@@ -117,11 +118,10 @@ def copying_directly(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
     from rasa.shared.constants import DEFAULT_SENDER_ID
     from rasa.shared.core.trackers import DialogueStateTracker
 
+    @functools.wraps(original)
     def copy_tracker(self: Any) -> Any:
         if can_copy_directly(self, DialogueStateTracker):
             return direct_copy(self, DEFAULT_SENDER_ID)
         return original(self)
 
-    copy_tracker.__wrapped__ = original  # type: ignore[attr-defined]
-    copy_tracker.__doc__ = original.__doc__
     return copy_tracker

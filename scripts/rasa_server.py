@@ -18,8 +18,9 @@ what does not change, open what could be kept or copy what nobody reads (a schem
 every action call, TED predictions, matching rules, dialogue states, the domain's JSON, a
 connection per action call, all 23 event schemas tried for each event, dask's scheduler for
 graphs of a dozen nodes, a form's trigger message copied into each validation call, debug log
-arguments copied while debug logging is off, every event replayed to copy a tracker), or wait for what they do not need (the parse for
-the conversation's lock and tracker): docs/performance.md. Each worker then keeps its start-up
+arguments copied while debug logging is off, every event replayed to copy a tracker), or wait
+for what they do not need (the parse for the conversation's lock and tracker):
+docs/performance.md. Each worker then keeps its start-up
 model out of Python's full garbage collections, which otherwise stalled it for over half a
 second every so often (`rasa_runtime/frozen_model.py`).
 """
