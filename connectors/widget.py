@@ -7,15 +7,17 @@ client cannot choose a sender id or metadata, unlike Rasa's stock `rest`/`socket
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
 import logging
+import math
 import re
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Dict, Optional, Text
+from typing import Any, Awaitable, Callable, Dict, Optional, Text, Tuple
 
 import aiohttp
 import jwt
@@ -38,6 +40,7 @@ CHANNEL = "widget"
 MAX_TEXT_LENGTH = 2000
 MAX_BODY_BYTES = 16 * 1024
 LEEWAY_SECONDS = 30
+VERIFIED_TOKENS_KEPT = 4096  # sessions active at once per Rasa worker, with room
 MESSAGE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
@@ -71,30 +74,57 @@ def bearer_token(authorization: Optional[Text]) -> Text:
 def verify_session_token(
     token: Text, secret: Text, issuer: Text, audience: Text, now: Optional[float] = None
 ) -> VerifiedSession:
-    """Check signature (HS256 only), issuer, audience and time claims."""
-    options = {"require": ["exp", "iat", "nbf", "sub", "iss", "aud"]}
+    """Check signature (HS256 only), issuer, audience, subject, then the time claims.
+
+    A session sends every message with the same token: what does not depend on the clock is
+    worked out once per token (`_verified_session`, cached), the validity window at every call.
+    """
+    session, not_before, issued_at, expires_at = _verified_session(token, secret, issuer, audience)
+    current = time.time() if now is None else now
+    if not (not_before - LEEWAY_SECONDS <= current < expires_at + LEEWAY_SECONDS):
+        raise InvalidToken("outside validity window")
+    if issued_at > current + LEEWAY_SECONDS:
+        raise InvalidToken("issued in the future")
+    return session
+
+
+@functools.lru_cache(maxsize=VERIFIED_TOKENS_KEPT)
+def _verified_session(
+    token: Text, secret: Text, issuer: Text, audience: Text
+) -> Tuple[VerifiedSession, float, float, float]:
+    """The session a genuine token names, with its nbf, iat and exp; `InvalidToken` otherwise.
+
+    Keyed by the exact token and the expected secret, issuer and audience; only tokens whose
+    signature verified are kept (an exception is never cached), so forged or garbage tokens
+    cannot fill the cache, and a kept entry is immutable.
+    """
+    options = {
+        "require": ["exp", "iat", "nbf", "sub", "iss", "aud"],
+        # Checked by the caller against its clock, at every message.
+        "verify_exp": False,
+        "verify_nbf": False,
+        "verify_iat": False,
+    }
     try:
-        if now is not None:
-            options["verify_exp"] = False  # checked below against the given clock
         claims = jwt.decode(
-            token,
-            secret,
-            algorithms=["HS256"],
-            audience=audience,
-            issuer=issuer,
-            leeway=LEEWAY_SECONDS,
+            token, secret, algorithms=["HS256"], audience=audience, issuer=issuer,
             options=options,
         )
     except jwt.PyJWTError as error:
         raise InvalidToken(type(error).__name__) from error
-    if now is not None and not (
-        claims["nbf"] - LEEWAY_SECONDS <= now < claims["exp"] + LEEWAY_SECONDS
-    ):
-        raise InvalidToken("outside validity window")
+    times = tuple(claims[name] for name in ("nbf", "iat", "exp"))
+    if not all(_is_time(value) for value in times):
+        raise InvalidToken("time claim is not a number")
     subject = claims["sub"]
     if not isinstance(subject, str) or not subject or len(subject) > 200:
         raise InvalidToken("bad subject")
-    return VerifiedSession(issuer=claims["iss"], subject=subject)
+    not_before, issued_at, expires_at = (float(value) for value in times)
+    return VerifiedSession(issuer=claims["iss"], subject=subject), not_before, issued_at, expires_at
+
+
+def _is_time(value: Any) -> bool:
+    """A finite number (a JSON `true` is a bool, hence an int, to Python; NaN is not a time)."""
+    return not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
 
 
 def parse_incoming(body: Any) -> IncomingMessage:

@@ -15,6 +15,8 @@ is required, and clocks may differ by `LEEWAY_SECONDS` at most.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import math
 import time
 import uuid
 from dataclasses import dataclass
@@ -28,6 +30,7 @@ ALGORITHM = "HS256"
 LEEWAY_SECONDS = 30
 REQUIRED_CLAIMS = ("exp", "iat", "nbf", "sub", "iss", "aud")
 MAX_SUBJECT_LENGTH = 200  # ChannelIdentity.subject is a VARCHAR(200)
+VERIFIED_TOKENS_KEPT = 4096  # sessions active at once, with room
 
 
 class InvalidSessionToken(Exception):
@@ -43,7 +46,7 @@ class Claims:
 
     subject: str
     issuer: str
-    audience: str | list[str]
+    audience: str | tuple[str, ...]
     issued_at: int
     not_before: int
     expires_at: int
@@ -77,29 +80,46 @@ def mint(settings: Settings, subject: str, now: float | dt.datetime | None = Non
     return jwt.encode(claims, settings.require_widget_secret(), algorithm=ALGORITHM)
 
 
-def _int_claim(payload: dict[str, Any], name: str) -> int:
-    value = payload[name]
-    # bool is an int in Python; a JSON true is not a time.
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise InvalidSessionToken(f"claim {name} is not a number")
-    return int(value)
-
-
 def verify(settings: Settings, token: str, now: float | dt.datetime | None = None) -> Claims:
     """The claims of a genuine, current token meant for us; `InvalidSessionToken` otherwise.
 
-    PyJWT checks the signature (HS256 only), presence of the required claims, issuer and
-    audience; the time checks are done here so that `now` can be injected.
+    Every message of a session carries the same token: what does not depend on the clock is
+    worked out once per token (`_genuine_claims`, cached), the time claims at every call.
     """
     if not isinstance(token, str) or not token:
         raise InvalidSessionToken("no token")
+    claims = _genuine_claims(
+        token,
+        settings.require_widget_secret(),
+        settings.widget_token_audience,
+        settings.widget_token_issuer,
+    )
+    current = _epoch_seconds(now)
+    if claims.expires_at <= current - LEEWAY_SECONDS:
+        raise InvalidSessionToken("token has expired")
+    if claims.not_before > current + LEEWAY_SECONDS:
+        raise InvalidSessionToken("token is not valid yet (nbf)")
+    if claims.issued_at > current + LEEWAY_SECONDS:
+        raise InvalidSessionToken("token was issued in the future (iat)")
+    return claims
+
+
+@functools.lru_cache(maxsize=VERIFIED_TOKENS_KEPT)
+def _genuine_claims(token: str, secret: str, audience: str, issuer: str) -> Claims:
+    """The claims of a token signed with `secret` for `audience` by `issuer`, times unchecked.
+
+    PyJWT checks the signature (HS256 only), presence of the required claims, issuer and
+    audience. Keyed by the exact token and what it is checked against; an exception is never
+    cached, so only genuine tokens are kept (forged ones cannot fill the cache), and `Claims`
+    is immutable.
+    """
     try:
         payload = jwt.decode(
             token,
-            settings.require_widget_secret(),
+            secret,
             algorithms=[ALGORITHM],
-            audience=settings.widget_token_audience,
-            issuer=settings.widget_token_issuer,
+            audience=audience,
+            issuer=issuer,
             options={
                 "require": list(REQUIRED_CLAIMS),
                 "verify_signature": True,
@@ -107,7 +127,7 @@ def verify(settings: Settings, token: str, now: float | dt.datetime | None = Non
                 "verify_aud": True,
                 "verify_sub": True,
                 "verify_jti": True,
-                # Checked below against the injectable clock, with the same leeway.
+                # Checked by `verify` against the injectable clock, with the same leeway.
                 "verify_exp": False,
                 "verify_nbf": False,
                 "verify_iat": False,
@@ -118,27 +138,26 @@ def verify(settings: Settings, token: str, now: float | dt.datetime | None = Non
     except (ValueError, TypeError) as error:  # defensive: malformed input PyJWT did not wrap
         raise InvalidSessionToken(f"malformed token: {type(error).__name__}") from None
 
-    current = _epoch_seconds(now)
-    expires_at = _int_claim(payload, "exp")
-    not_before = _int_claim(payload, "nbf")
-    issued_at = _int_claim(payload, "iat")
-    if expires_at <= current - LEEWAY_SECONDS:
-        raise InvalidSessionToken("token has expired")
-    if not_before > current + LEEWAY_SECONDS:
-        raise InvalidSessionToken("token is not valid yet (nbf)")
-    if issued_at > current + LEEWAY_SECONDS:
-        raise InvalidSessionToken("token was issued in the future (iat)")
-
     subject = payload["sub"]
     if not isinstance(subject, str) or not subject or len(subject) > MAX_SUBJECT_LENGTH:
         raise InvalidSessionToken("claim sub is not a usable subject")
+    audience_claim = payload["aud"]
     token_id = payload.get("jti")
     return Claims(
         subject=subject,
         issuer=payload["iss"],
-        audience=payload["aud"],
-        issued_at=issued_at,
-        not_before=not_before,
-        expires_at=expires_at,
+        # A list would be shared by every caller of the cached claims.
+        audience=tuple(audience_claim) if isinstance(audience_claim, list) else audience_claim,
+        issued_at=_int_claim(payload, "iat"),
+        not_before=_int_claim(payload, "nbf"),
+        expires_at=_int_claim(payload, "exp"),
         token_id=token_id if isinstance(token_id, str) else None,
     )
+
+
+def _int_claim(payload: dict[str, Any], name: str) -> int:
+    value = payload[name]
+    # bool is an int in Python; a JSON true is not a time, nor is NaN or infinity.
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise InvalidSessionToken(f"claim {name} is not a number")
+    return int(value)

@@ -9,8 +9,10 @@ import urllib.request
 import jwt
 import pytest
 
+from connectors import widget
 from connectors.principal import conversation_id
 from connectors.widget import (
+    LEEWAY_SECONDS,
     InvalidMessage,
     InvalidToken,
     WidgetInput,
@@ -60,6 +62,9 @@ def forged_tokens(secret: str) -> dict[str, str]:
         "other secret": make_token("x" * 48),
         "expired": make_token(secret, exp=int(time.time()) - 3600),
         "not yet valid": make_token(secret, nbf=int(time.time()) + 3600),
+        "issued in the future": make_token(secret, iat=int(time.time()) + 3600),
+        "NaN expiry": make_token(secret, exp=float("nan")),
+        "boolean not-before": make_token(secret, nbf=True),
         "wrong issuer": make_token(secret, iss="somebody-else"),
         "wrong audience": make_token(secret, aud="another-app"),
         "HS512": make_token(secret, algorithm="HS512"),
@@ -104,6 +109,66 @@ def test_text_is_trimmed_and_message_id_kept() -> None:
 def test_from_credentials_refuses_a_short_secret() -> None:
     with pytest.raises(ValueError):
         WidgetInput.from_credentials({"token_secret": "short"})
+
+
+# --- the verified-token cache: the signature once per token, the clock at every call -----------
+
+def counting_decodes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    decoded: list[str] = []
+    real_decode = widget.jwt.decode
+
+    def counting_decode(token: str, *args: object, **kwargs: object) -> object:
+        decoded.append(token)
+        return real_decode(token, *args, **kwargs)
+
+    monkeypatch.setattr(widget.jwt, "decode", counting_decode)
+    return decoded
+
+
+def test_a_token_is_decoded_once_however_often_it_is_verified(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    decoded = counting_decodes(monkeypatch)
+    token, other = make_token(SECRET, jti="once"), make_token(SECRET, jti="other")
+    for _ in range(5):
+        assert verify_session_token(token, SECRET, ISSUER, AUDIENCE).subject == "alice.hughes"
+    verify_session_token(other, SECRET, ISSUER, AUDIENCE)
+    assert decoded == [token, other]
+
+
+def test_a_kept_token_still_expires() -> None:
+    token = make_token(SECRET, jti="expires")
+    expires_at = jwt.decode(token, options={"verify_signature": False})["exp"]
+    verify_session_token(token, SECRET, ISSUER, AUDIENCE)
+    verify_session_token(token, SECRET, ISSUER, AUDIENCE, now=expires_at + LEEWAY_SECONDS - 1)
+    with pytest.raises(InvalidToken, match="window"):
+        verify_session_token(token, SECRET, ISSUER, AUDIENCE, now=expires_at + LEEWAY_SECONDS)
+
+
+def test_a_token_refused_as_too_early_is_accepted_once_valid() -> None:
+    later = int(time.time()) + 3600
+    token = make_token(SECRET, iat=later, nbf=later, exp=later + 600, jti="early")
+    with pytest.raises(InvalidToken):
+        verify_session_token(token, SECRET, ISSUER, AUDIENCE)
+    assert verify_session_token(token, SECRET, ISSUER, AUDIENCE, now=later).subject \
+        == "alice.hughes"
+
+
+def test_a_kept_token_is_checked_again_against_another_secret_issuer_or_audience() -> None:
+    token = make_token(SECRET, jti="kept")
+    verify_session_token(token, SECRET, ISSUER, AUDIENCE)
+    for secret, issuer, audience in [("y" * 48, ISSUER, AUDIENCE), (SECRET, "other", AUDIENCE),
+                                     (SECRET, ISSUER, "other")]:
+        with pytest.raises(InvalidToken):
+            verify_session_token(token, secret, issuer, audience)
+
+
+def test_refused_tokens_are_not_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    decoded = counting_decodes(monkeypatch)
+    forged = make_token("x" * 48, jti="forged")
+    for _ in range(3):
+        with pytest.raises(InvalidToken):
+            verify_session_token(forged, SECRET, ISSUER, AUDIENCE)
+    assert decoded == [forged] * 3
 
 
 # --- over HTTP --------------------------------------------------------------------------------

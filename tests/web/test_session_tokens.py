@@ -172,3 +172,78 @@ def test_no_secret_no_tokens():
 def test_mint_refuses_an_empty_subject():
     with pytest.raises(ValueError):
         session_tokens.mint(SETTINGS, "")
+
+
+# --- the verified-token cache: the signature once per token, the clock at every call -----------
+
+def _counting_decodes(monkeypatch) -> list[str]:
+    decoded: list[str] = []
+    real_decode = session_tokens.jwt.decode
+
+    def counting_decode(token, *args, **kwargs):
+        decoded.append(token)
+        return real_decode(token, *args, **kwargs)
+
+    monkeypatch.setattr(session_tokens.jwt, "decode", counting_decode)
+    return decoded
+
+
+def test_a_token_is_decoded_once_however_often_it_is_verified(monkeypatch):
+    decoded = _counting_decodes(monkeypatch)
+    token = session_tokens.mint(SETTINGS, "alice.hughes", now=NOW)
+    other = session_tokens.mint(SETTINGS, "alice.hughes", now=NOW)
+    for offset in range(5):
+        assert session_tokens.verify(SETTINGS, token, now=NOW + offset).subject == "alice.hughes"
+    session_tokens.verify(SETTINGS, other, now=NOW)
+    assert decoded == [token, other]
+
+
+def test_a_kept_token_still_expires():
+    token = session_tokens.mint(SETTINGS, "alice.hughes", now=NOW)
+    session_tokens.verify(SETTINGS, token, now=NOW)
+    with pytest.raises(InvalidSessionToken, match="expired"):
+        session_tokens.verify(
+            SETTINGS, token, now=NOW + SETTINGS.widget_token_ttl_seconds + LEEWAY_SECONDS)
+
+
+def test_a_token_refused_as_too_early_is_accepted_once_valid():
+    token = _sign(_claims(iat=NOW + 3600, nbf=NOW + 3600, exp=NOW + 7200, jti="early"))
+    with pytest.raises(InvalidSessionToken, match="not valid yet"):
+        session_tokens.verify(SETTINGS, token, now=NOW)
+    assert session_tokens.verify(SETTINGS, token, now=NOW + 3600).subject == "alice.hughes"
+
+
+def test_a_kept_token_is_checked_again_against_other_settings():
+    token = session_tokens.mint(SETTINGS, "alice.hughes", now=NOW)
+    session_tokens.verify(SETTINGS, token, now=NOW)
+    with pytest.raises(InvalidSessionToken, match="Signature"):
+        session_tokens.verify(dataclasses.replace(SETTINGS, widget_token_secret=OTHER_SECRET),
+                              token, now=NOW)
+    with pytest.raises(InvalidSessionToken, match="InvalidAudience"):
+        session_tokens.verify(dataclasses.replace(SETTINGS, widget_token_audience="other-app"),
+                              token, now=NOW)
+    with pytest.raises(InvalidSessionToken, match="InvalidIssuer"):
+        session_tokens.verify(dataclasses.replace(SETTINGS, widget_token_issuer="other-intranet"),
+                              token, now=NOW)
+
+
+def test_refused_tokens_are_not_kept(monkeypatch):
+    decoded = _counting_decodes(monkeypatch)
+    forged = _sign(_claims(jti="forged"), secret=OTHER_SECRET)
+    for _ in range(3):
+        with pytest.raises(InvalidSessionToken, match="Signature"):
+            session_tokens.verify(SETTINGS, forged, now=NOW)
+    assert decoded == [forged] * 3
+
+
+def test_a_list_audience_comes_back_immutable():
+    token = _sign(_claims(aud=[SETTINGS.widget_token_audience, "other-app"], jti="list-aud"))
+    claims = session_tokens.verify(SETTINGS, token, now=NOW)
+    assert claims.audience == (SETTINGS.widget_token_audience, "other-app")
+
+
+@pytest.mark.parametrize("claim", ["exp", "nbf", "iat"])
+def test_non_finite_times_are_refused(claim):
+    token = jwt.encode(_claims(**{claim: float("nan")}), SECRET, algorithm="HS256")
+    with pytest.raises(InvalidSessionToken, match=claim):
+        session_tokens.verify(SETTINGS, token, now=NOW)
