@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
+import sqlalchemy as sa
 
 from rasa.core.tracker_store import SQLTrackerStore, TrackerStore
 from rasa.shared.core.domain import Domain
@@ -199,3 +200,64 @@ async def test_only_the_most_recent_conversations_are_kept(tracker_url: str) -> 
         await ours.retrieve(sender)
     assert list(ours._kept) == ["b", "c"]
     assert dialogue(await ours.retrieve("a")) == dialogue(await stock(tracker_url).retrieve("a"))
+
+
+async def test_a_new_conversation_is_written_without_the_stock_count(
+        tracker_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As Rasa's processor starts one: created (an action_listen saved), a session started,
+    the first message; then a second message. The rows are the stock store's rows."""
+    stock_saves: list[str] = []
+    stock_save = SQLTrackerStore.save
+
+    async def recording_save(self: SQLTrackerStore, tracker: DialogueStateTracker) -> None:
+        stock_saves.append(type(self).__name__)
+        await stock_save(self, tracker)
+
+    monkeypatch.setattr(SQLTrackerStore, "save", recording_save)
+    ours, theirs = caching(tracker_url), stock(tracker_url)
+    session_start = [ActionExecuted("action_session_start"), SessionStarted(),
+                     ActionExecuted("action_listen")]
+    for store, sender in ((ours, "ours"), (theirs, "theirs")):
+        await handle(store, sender, [*session_start, *turn("hello", "greet", "Hello!")])
+        await handle(store, sender, turn("how much leave?", "leave_balance", "You have 3"))
+    assert stock_saves == ["SQLTrackerStore"] * 3  # the stock store's own three saves only
+    assert without_timestamps(stored_rows(ours, "ours")) == without_timestamps(
+        stored_rows(theirs, "theirs"))
+    assert dialogue(await ours.retrieve("ours")) == dialogue(await stock(tracker_url).retrieve(
+        "ours"))
+
+
+async def test_an_unknown_conversation_is_looked_up_with_one_query(tracker_url: str) -> None:
+    ours = caching(tracker_url)
+    await handle(ours, "known", turn("hello", "greet", "Hello!"))
+    statements: list[str] = []
+    sa.event.listen(ours.engine, "before_cursor_execute",
+                    lambda _conn, _cursor, statement, *_rest: statements.append(statement))
+    assert await ours.retrieve("unknown") is None
+    assert len(statements) == 1 and "max(events.id)" in statements[0]
+    tracker = await ours.get_or_create_tracker("unknown")
+    assert [event.as_dict()["event"] for event in tracker.events] == ["action"]
+    assert len(stored_rows(ours, "unknown")) == 1
+
+
+async def test_an_empty_tracker_is_neither_written_nor_kept(tracker_url: str) -> None:
+    ours = caching(tracker_url)
+    await ours.save(DialogueStateTracker("empty", DOMAIN.slots))
+    assert stored_rows(ours, "empty") == [] and "empty" not in ours._kept
+    assert await ours.retrieve("empty") is None
+
+
+async def test_the_latest_session_is_the_stock_stores_choice(tracker_url: str) -> None:
+    """Stock picks the events timestamped at or after the newest session start, in id order,
+    so an event written after the session start but timestamped before it is left out."""
+    writer = stock(tracker_url)
+    events = [ActionExecuted("action_listen", timestamp=10.0),
+              ActionExecuted("action_session_start", timestamp=19.0),
+              SessionStarted(timestamp=20.0),
+              ActionExecuted("action_listen", timestamp=20.0),
+              UserUttered("late", {"name": "greet", "confidence": 1.0}, timestamp=15.0),
+              UserUttered("hello", {"name": "greet", "confidence": 1.0}, timestamp=21.0)]
+    await writer.save(DialogueStateTracker.from_events("s", events, DOMAIN.slots))
+    ours = await caching(tracker_url).retrieve("s")
+    assert dialogue(ours) == dialogue(await stock(tracker_url).retrieve("s"))
+    assert [e.text for e in ours.events if isinstance(e, UserUttered)] == ["hello"]
