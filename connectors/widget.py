@@ -17,7 +17,7 @@ import re
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Dict, Optional, Text, Tuple
+from typing import Any, Awaitable, Callable, Dict, Optional, Text
 
 import aiohttp
 import jwt
@@ -59,6 +59,16 @@ class VerifiedSession:
 
 
 @dataclass(frozen=True)
+class _GenuineToken:
+    """What a token's signature vouches for, kept per token; its times are checked per call."""
+
+    session: VerifiedSession
+    not_before: float
+    issued_at: float
+    expires_at: float
+
+
+@dataclass(frozen=True)
 class IncomingMessage:
     text: Text
     message_id: Optional[Text]
@@ -79,19 +89,18 @@ def verify_session_token(
     A session sends every message with the same token: what does not depend on the clock is
     worked out once per token (`_verified_session`, cached), the validity window at every call.
     """
-    session, not_before, issued_at, expires_at = _verified_session(token, secret, issuer, audience)
+    genuine = _verified_session(token, secret, issuer, audience)
     current = time.time() if now is None else now
-    if not (not_before - LEEWAY_SECONDS <= current < expires_at + LEEWAY_SECONDS):
+    if not (genuine.not_before - LEEWAY_SECONDS <= current
+            < genuine.expires_at + LEEWAY_SECONDS):
         raise InvalidToken("outside validity window")
-    if issued_at > current + LEEWAY_SECONDS:
+    if genuine.issued_at > current + LEEWAY_SECONDS:
         raise InvalidToken("issued in the future")
-    return session
+    return genuine.session
 
 
 @functools.lru_cache(maxsize=VERIFIED_TOKENS_KEPT)
-def _verified_session(
-    token: Text, secret: Text, issuer: Text, audience: Text
-) -> Tuple[VerifiedSession, float, float, float]:
+def _verified_session(token: Text, secret: Text, issuer: Text, audience: Text) -> _GenuineToken:
     """The session a genuine token names, with its nbf, iat and exp; `InvalidToken` otherwise.
 
     Keyed by the exact token and the expected secret, issuer and audience; only tokens whose
@@ -119,7 +128,8 @@ def _verified_session(
     if not isinstance(subject, str) or not subject or len(subject) > 200:
         raise InvalidToken("bad subject")
     not_before, issued_at, expires_at = (float(value) for value in times)
-    return VerifiedSession(issuer=claims["iss"], subject=subject), not_before, issued_at, expires_at
+    return _GenuineToken(VerifiedSession(issuer=claims["iss"], subject=subject),
+                         not_before=not_before, issued_at=issued_at, expires_at=expires_at)
 
 
 def _is_time(value: Any) -> bool:
