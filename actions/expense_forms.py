@@ -14,6 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
+from bot.backoffice.types import ClaimLine, ExpenseType
 from bot.identity import Principal
 from bot.records.dates import DateNotUnderstood, parse_past_date
 from bot.records.errors import InvalidRequest
@@ -23,13 +24,11 @@ from bot.records.expenses import (
     check_line,
     submit_expense_claim,
 )
-from bot.records.models import ExpenseType
 from bot.records.money import parse_pounds, pounds
-from bot.records.port import ClaimLine
 
 from . import services
-from .base import Events
-from .records_common import RecordsAction, SafeFormValidation, date, text_of
+from .base import Events, SafeFormValidation
+from .records_common import RecordsAction, date, text_of, turn_key
 
 logger = logging.getLogger(__name__)
 
@@ -230,6 +229,7 @@ class ActionExpenseClaimSubmit(RecordsAction):
                 principal,
                 [line],
                 services.today(),
+                turn_key(tracker, "expense_claim"),
             )
         except InvalidRequest as error:
             dispatcher.utter_message(text=f"Sorry, {error.reason}. Nothing has been submitted.")

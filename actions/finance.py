@@ -7,6 +7,7 @@ import re
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from bot.backoffice.types import ClaimStatus, InvoiceStatus, PurchaseOrderStatus
 from bot.identity import Principal
 from bot.records.errors import NotFound
 from bot.records.expenses import my_expense_claims
@@ -16,7 +17,6 @@ from bot.records.finance_documents import (
     invoice_status,
     purchase_order_status,
 )
-from bot.records.models import ClaimStatus, InvoiceStatus, PurchaseOrderStatus
 from bot.records.money import pounds
 
 from . import services

@@ -2,8 +2,8 @@
 a person after two failed understandings, offer a ticket out of hours or when nobody is
 online, and the employee's answer to either offer.
 
-Thin: identity from the verified principal (`HelpdeskAction`), the queue in `bot.handoff`,
-blocking work off the event loop. Another action that decides a case needs a person returns
+Thin: identity from the verified principal (`HelpdeskAction`); whether to queue or offer a
+ticket, and the queue itself, in `bot.handoff.requester`; blocking work off the event loop. Another action that decides a case needs a person returns
 `refer_to_person(skill)`.
 """
 from __future__ import annotations
@@ -12,29 +12,29 @@ import asyncio
 import datetime as dt
 import logging
 from functools import lru_cache
+from types import MappingProxyType
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ConversationPaused, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.access import identify_caller
 from bot.config import Settings
 from bot.errors import UnknownPrincipal
 from bot.handoff import wording
 from bot.handoff.conversion import ticket_instead_of_handoff
+from bot.handoff.enums import HandoffReason, HandoffStatus
 from bot.handoff.errors import InvalidHandoffInput
-from bot.handoff.models import HandoffReason, HandoffStatus
-from bot.handoff.queue import NewHandoff, agents_available, request_handoff
-from bot.handoff.routing import helpdesk_open, infer_skill, opening_hours_text, parse_skill
+from bot.handoff.requester import NewHandoff, TicketOffer, availability, queue_or_offer_ticket
+from bot.handoff.routing import infer_skill, opening_hours_text, parse_skill
 from bot.handoff.summary import ConversationFacts, build_summary
 from bot.identity import Principal
+from bot.tickets.enums import ServiceLine
 from bot.tickets.errors import InvalidTicket
-from bot.tickets.models import ServiceLine
 from bot.tickets.sla import policy_from_settings
 
 from . import services
-from .base import Events, HelpdeskAction
+from .base import Events, HelpdeskAction, turn_id
 
 logger = logging.getLogger(__name__)
 
@@ -92,16 +92,6 @@ def _reason(tracker: Tracker, default: HandoffReason) -> HandoffReason:
         return default
 
 
-def _availability(principal: Principal, skill: ServiceLine) -> tuple[bool, int]:
-    """(helpdesk open now, agents online for the skill and the caller's department)."""
-    config = settings()
-    if not helpdesk_open(config, now()):
-        return False, 0
-    db = services.database()
-    employee = identify_caller(db, principal, "handoff")
-    return True, agents_available(db, skill, employee.department_code)
-
-
 def _offer_ticket(dispatcher: CollectingDispatcher, skill: ServiceLine, is_open: bool) -> Events:
     dispatcher.utter_message(text=wording.offer_ticket(opening_hours_text(settings()),
                                                        closed=not is_open), buttons=YES_NO)
@@ -113,12 +103,12 @@ async def queue_for_person(dispatcher: CollectingDispatcher, tracker: Tracker,
     """Queue the conversation (and pause), or offer a ticket when nobody can take it."""
     facts, latest = conversation_facts(tracker)
     skill = infer_skill(tracker.get_slot(SKILL_SLOT), facts.user_messages, facts.intents)
-    is_open, online = await asyncio.to_thread(_availability, principal, skill)
-    if not is_open or online == 0:
-        return _offer_ticket(dispatcher, skill, is_open)
     summary = build_summary(facts, f"{REASON_LINES[reason]} ({skill.value} queue).")
     new = NewHandoff(tracker.sender_id, skill, reason, summary, latest)
-    place = await asyncio.to_thread(request_handoff, services.database(), principal, new)
+    place = await asyncio.to_thread(queue_or_offer_ticket, services.database(), principal, new,
+                                    settings(), now())
+    if isinstance(place, TicketOffer):
+        return _offer_ticket(dispatcher, place.skill, place.helpdesk_open)
     if place.created:
         text = wording.queued(place.skill, place.position or 1, place.wait_minutes)
     elif place.status is HandoffStatus.WAITING:
@@ -142,9 +132,6 @@ class ActionHandoffRequest(HelpdeskAction):
         try:
             return await queue_for_person(dispatcher, tracker, principal,
                                           _reason(tracker, HandoffReason.REQUESTED))
-        except UnknownPrincipal:
-            dispatcher.utter_message(response="utter_not_recognised")
-            return []
         except InvalidHandoffInput:
             dispatcher.utter_message(response="utter_service_error")
             return []
@@ -153,6 +140,9 @@ class ActionHandoffRequest(HelpdeskAction):
 class ActionHandoffOffer(HelpdeskAction):
     """Two failed understandings in a row: offer a person (or a ticket, when nobody can come)."""
 
+    # Someone the directory does not know is asked to rephrase, as before the offer.
+    refusal_responses = MappingProxyType({UnknownPrincipal: "utter_default"})
+
     def name(self) -> Text:
         return "action_handoff_offer"
 
@@ -160,13 +150,10 @@ class ActionHandoffOffer(HelpdeskAction):
                      principal: Principal) -> Events:
         facts, _ = conversation_facts(tracker)
         skill = infer_skill(None, facts.user_messages, facts.intents)
-        try:
-            is_open, online = await asyncio.to_thread(_availability, principal, skill)
-        except UnknownPrincipal:
-            dispatcher.utter_message(response="utter_default")
-            return []
-        if not is_open or online == 0:
-            return _offer_ticket(dispatcher, skill, is_open)
+        available = await asyncio.to_thread(availability, services.database(), principal, skill,
+                                            settings(), now())
+        if not available.someone_can_come:
+            return _offer_ticket(dispatcher, skill, available.helpdesk_open)
         dispatcher.utter_message(text=wording.offer_person(), buttons=YES_NO)
         return [SlotSet(OFFER_SLOT, "person"), SlotSet(SKILL_SLOT, skill.value)]
 
@@ -174,28 +161,25 @@ class ActionHandoffOffer(HelpdeskAction):
 class ActionHandoffAccept(HelpdeskAction):
     """"Yes" to the last offer: queue for a person, or raise the ticket."""
 
+    def events_after_refusal(self, tracker: Tracker) -> Events:
+        return [SlotSet(OFFER_SLOT, None)]
+
     def name(self) -> Text:
         return "action_handoff_accept"
 
     async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                      principal: Principal) -> Events:
         offer = tracker.get_slot(OFFER_SLOT)
-        try:
-            if offer == "person":
-                return await queue_for_person(dispatcher, tracker, principal,
-                                              HandoffReason.NOT_UNDERSTOOD)
-            if offer == "ticket":
-                return await self._raise(dispatcher, tracker, principal)
-        except UnknownPrincipal:
-            dispatcher.utter_message(response="utter_not_recognised")
-            return [SlotSet(OFFER_SLOT, None)]
+        if offer == "person":
+            return await queue_for_person(dispatcher, tracker, principal,
+                                          HandoffReason.NOT_UNDERSTOOD)
+        if offer == "ticket":
+            return await self._raise(dispatcher, tracker, principal)
         dispatcher.utter_message(text=wording.nothing_to_accept())
         return []
 
     async def _raise(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                      principal: Principal) -> Events:
-        from .tickets import turn_id  # the tickets module's definition of a turn
-
         facts, _ = conversation_facts(tracker)
         skill = parse_skill(tracker.get_slot(SKILL_SLOT)) or infer_skill(
             None, facts.user_messages, facts.intents)
@@ -227,7 +211,8 @@ class ActionHandoffDecline(Action):
 
 class ActionHandoffResume(Action):
     """Recorded by the console when an agent hands the conversation back (see
-    bot/web/rasa_api.py); if Rasa ever runs it, it just says the assistant is back."""
+    the relay channel, connectors/relay.py); if Rasa ever runs it, it just says the assistant
+    is back."""
 
     def name(self) -> Text:
         return "action_handoff_resume"

@@ -3,37 +3,39 @@ request status, public holidays, sickness reports, and a manager's approvals."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import re
 from decimal import Decimal
+from types import MappingProxyType
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.bank_holidays import DIVISION_NAMES
-from bot.bank_holidays import load as load_bank_holidays
-from bot.errors import AccessRefused, UnknownPrincipal
+from bot.backoffice.types import BookingStatus
+from bot.errors import AccessRefused
 from bot.identity import Principal
 from bot.leave import LeaveBalance, my_leave_balances
-from bot.records.access import read_own
-from bot.records.dates import DateNotUnderstood, DateRange, parse_leave_dates, parse_month
+from bot.leave.booking import my_leave_requests
+from bot.leave.holidays import my_holiday_facts
+from bot.leave.periods import dates_asked_about
+from bot.leave.team import decide_leave, pending_approvals, team_member_leave
+from bot.records.enums import NoticeKind
 from bot.records.errors import InvalidRequest
-from bot.records.leave_booking import (
-    decide_leave,
-    my_leave_requests,
-    pending_approvals,
-    team_member_leave,
-)
-from bot.records.models import NoticeKind
 from bot.records.notifications import claim
-from bot.records.port import open_backoffice
 from bot.records.sickness import report_sickness
-from bot.storage.models import BookingStatus
 
 from . import services
 from .base import Events
-from .records_common import RecordsAction, date, days, entity, mentions, short_date, text_of
+from .records_common import (
+    RecordsAction,
+    date,
+    days,
+    entity,
+    mentions,
+    short_date,
+    text_of,
+    turn_key,
+)
 
 LEAVE_TYPE_NAMES = {
     "annual": "annual leave",
@@ -45,12 +47,6 @@ STATUS_WORDS = {
     BookingStatus.APPROVED: "approved",
     BookingStatus.REJECTED: "rejected",
     BookingStatus.CANCELLED: "cancelled",
-}
-HOLIDAY_WORDS = {
-    "easter": ("Good Friday", "Easter Monday"),
-    "christmas": ("Christmas Day", "Boxing Day"),
-    "new year": ("New Year’s Day",),
-    "may": ("Early May bank holiday",),
 }
 
 
@@ -81,6 +77,8 @@ class ActionLeaveBalance(RecordsAction):
     """The caller's balances; a line manager may name a direct report (the only exception)."""
 
     record_type = "leave_balance"
+    # The only record one may ask about for someone else: a direct report's leave.
+    refusal_responses = MappingProxyType({AccessRefused: "utter_leave_not_your_report"})
 
     def name(self) -> str:
         return "action_leave_balance"
@@ -89,17 +87,12 @@ class ActionLeaveBalance(RecordsAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, principal: Principal
     ) -> Events:
         about = mentions(tracker)
-        try:
-            if about:
-                return await self._report(dispatcher, principal, about[0])
-            result = await asyncio.to_thread(
-                my_leave_balances, services.database(), principal, services.today()
-            )
-        except UnknownPrincipal:
-            dispatcher.utter_message(response="utter_not_recognised")
-            return []
-        except AccessRefused:
-            dispatcher.utter_message(response="utter_leave_not_your_report")
+        if about:
+            return await self._report(dispatcher, principal, about[0])
+        result = await self.call(
+            dispatcher, my_leave_balances, services.database(), principal, services.today()
+        )
+        if result is None:
             return []
         if not result.balances:
             dispatcher.utter_message(response="utter_no_leave_entitlement")
@@ -113,9 +106,13 @@ class ActionLeaveBalance(RecordsAction):
     async def _report(
         self, dispatcher: CollectingDispatcher, principal: Principal, mention: str
     ) -> Events:
-        name, balances, upcoming = await asyncio.to_thread(
-            team_member_leave, services.database(), principal, mention, services.today()
+        found = await self.call(
+            dispatcher, team_member_leave, services.database(), principal, mention,
+            services.today(),
         )
+        if found is None:
+            return []
+        name, balances, upcoming = found
         if not balances:
             dispatcher.utter_message(
                 text=f"{name} has no leave entitlement recorded for this leave year."
@@ -136,28 +133,6 @@ class ActionLeaveBalance(RecordsAction):
         return []
 
 
-def dates_in(text: str, today: dt.date) -> DateRange | None:
-    """Dates the employee named, or the span of a named bank holiday ("Easter"), or None."""
-    lowered = text.lower()
-    for word, titles in HOLIDAY_WORDS.items():
-        if re.search(rf"\b{word}\b", lowered):
-            found = [
-                h
-                for h in load_bank_holidays().holidays_in(
-                    "england-and-wales", today, today + dt.timedelta(days=366)
-                )
-                if h.title in titles
-            ]
-            if found:
-                return DateRange(
-                    found[0].date - dt.timedelta(days=7), found[-1].date + dt.timedelta(days=7)
-                )
-    try:
-        return parse_leave_dates(text, today)
-    except DateNotUnderstood:
-        return parse_month(text, today)
-
-
 class ActionLeaveRequestStatus(RecordsAction):
     record_type = "leave_booking"
 
@@ -168,7 +143,7 @@ class ActionLeaveRequestStatus(RecordsAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, principal: Principal
     ) -> Events:
         today = services.today()
-        around = dates_in(text_of(tracker), today)
+        around = dates_asked_about(text_of(tracker), today)
         if not mentions(tracker):  # decisions are in the statuses below; anything else is said
             notices = await self.call(dispatcher, claim, services.database(), principal)
             if notices is None:
@@ -176,7 +151,7 @@ class ActionLeaveRequestStatus(RecordsAction):
             for notice in notices:
                 if notice.kind is not NoticeKind.LEAVE_DECIDED:
                     dispatcher.utter_message(
-                        text=notice.text, buttons=decision_buttons(notice.booking_id)
+                        text=notice.text, buttons=decision_buttons(notice.decision_reference)
                     )
         result = await self.call(
             dispatcher,
@@ -218,45 +193,26 @@ class ActionPublicHolidays(RecordsAction):
     ) -> Events:
         today = services.today()
 
-        def read(session, me):  # type: ignore[no-untyped-def]
-            office = open_backoffice(session)
-            employment = office.employment(me.id)
-            privilege = [
-                e
-                for e in office.entitlements(me.id)
-                if e.leave_type.value == "privilege" and e.year_start <= today <= e.year_end
-            ]
-            return (employment.region if employment else "england-and-wales", privilege)
-
         result = await self.call(
-            dispatcher,
-            read_own,
-            services.database(),
-            principal,
-            self.record_type,
-            read,
+            dispatcher, my_holiday_facts, services.database(), principal, today,
             about=mentions(tracker),
         )
         if result is None:
             return []
-        region, privilege = result
-        calendar = load_bank_holidays()
-        upcoming = calendar.upcoming(region, today, count=4)
         listed = "; ".join(
             f"{h.title}, {date(h.date)}" + (" (substitute day)" if h.notes else "")
-            for h in upcoming
+            for h in result.upcoming
         )
         dispatcher.utter_message(
-            text=f"The next bank holidays in {DIVISION_NAMES[region]} (where you work) are: {listed}."
+            text=f"The next bank holidays in {result.region_name} (where you work) are: {listed}."
         )
-        if privilege:
+        if result.privilege:
             dispatcher.utter_message(
-                text=f"You also have {_days(privilege[0].days)} of privilege leave this leave year; "
-                'book it like annual leave ("book my privilege day").'
+                text=f"You also have {_days(result.privilege[0].days)} of privilege leave this "
+                'leave year; book it like annual leave ("book my privilege day").'
             )
-        source = calendar.metadata.get("fetched_at") or calendar.metadata.get("generated_on")
-        if source:
-            dispatcher.utter_message(text=f"(Bank holiday data as of {source[:10]}.)")
+        if result.data_as_of:
+            dispatcher.utter_message(text=f"(Bank holiday data as of {result.data_as_of}.)")
         return []
 
 
@@ -278,7 +234,8 @@ class ActionSicknessReport(RecordsAction):
         )
         try:
             report = await self.call(
-                dispatcher, report_sickness, services.database(), principal, start, today
+                dispatcher, report_sickness, services.database(), principal, start, today,
+                turn_key(tracker, "sickness"),
             )
         except InvalidRequest as error:
             dispatcher.utter_message(text=f"I couldn't record that: {error.reason}.")
@@ -315,7 +272,7 @@ class ActionLeaveApprovals(RecordsAction):
         if notices is None:
             return []
         for notice in notices:
-            if notice.booking_id is None:  # requests are in the list below
+            if notice.decision_reference is None:  # requests are in the list below
                 dispatcher.utter_message(text=notice.text)
         pending = await self.call(dispatcher, pending_approvals, services.database(), principal)
         if pending is None:
@@ -327,7 +284,7 @@ class ActionLeaveApprovals(RecordsAction):
             kind = LEAVE_TYPE_NAMES.get(item.leave_type.value, item.leave_type.value)
             dispatcher.utter_message(
                 text=f"{item.employee_name}: {kind}, {date(item.start)} to {date(item.end)} ({_days(item.days)}).",
-                buttons=decision_buttons(item.booking_id),
+                buttons=decision_buttons(item.button_reference),
             )
         return []
 
@@ -346,7 +303,7 @@ class ActionLeaveDecision(RecordsAction):
     ) -> Events:
         booking = entity(tracker, "booking_id") or ""
         decision = (entity(tracker, "decision") or "").lower()
-        if not booking.isdigit() or decision not in ("approve", "reject"):
+        if not booking or decision not in ("approve", "reject"):
             dispatcher.utter_message(response="utter_leave_decision_how")
             return []
         result = await self.call(
@@ -354,7 +311,7 @@ class ActionLeaveDecision(RecordsAction):
             decide_leave,
             services.database(),
             principal,
-            int(booking),
+            booking,
             decision == "approve",
             services.today(),
         )
@@ -382,11 +339,13 @@ class ActionRecordsNotify(RecordsAction):
     ) -> Events:
         notices = await self.call(dispatcher, claim, services.database(), principal)
         for notice in notices or []:
-            dispatcher.utter_message(text=notice.text, buttons=decision_buttons(notice.booking_id))
+            dispatcher.utter_message(
+                text=notice.text, buttons=decision_buttons(notice.decision_reference)
+            )
         return []
 
 
-def decision_buttons(booking_id: int | None) -> list[dict[str, str]]:
+def decision_buttons(booking_id: str | None) -> list[dict[str, str]]:
     if booking_id is None:
         return []
     return [

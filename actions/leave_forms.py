@@ -12,9 +12,7 @@ an earlier turn changes a later request. The principal comes from the connector'
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import logging
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Tracker
@@ -23,19 +21,27 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
-from bot.errors import AccessRefused, UnknownPrincipal
+from bot.backoffice.types import BookingStatus, LeaveType
 from bot.identity import Principal
+from bot.leave.booking import LeaveQuote, book_leave, cancel_leave, cancellable, quote_leave
+from bot.leave.periods import dates_asked_about
 from bot.records.dates import DateNotUnderstood, DateRange, apply_correction, parse_leave_dates
 from bot.records.errors import LeaveRefusal, LeaveRefused, NotFound
-from bot.records.leave_booking import LeaveQuote, book_leave, cancel_leave, cancellable, quote_leave
-from bot.storage.models import BookingStatus, LeaveType
 
 from . import services
-from .base import Events, verified_principal
-from .leave import LEAVE_TYPE_NAMES, dates_in
-from .records_common import RecordsAction, SafeFormValidation, date, days, entity, mentions, text_of
+from .base import Events, SafeFormValidation, answer_failure, verified_principal
+from .leave import LEAVE_TYPE_NAMES
+from .records_common import (
+    RecordsAction,
+    date,
+    days,
+    entity,
+    mentions,
+    run_service,
+    text_of,
+    turn_key,
+)
 
-logger = logging.getLogger(__name__)
 
 FORM_SLOTS = (
     "leave_dates",
@@ -171,7 +177,8 @@ class ValidateLeaveRequestForm(SafeFormValidation, FormValidationAction):
     ) -> Dict[Text, Any]:
         leave_type = _leave_type(tracker)
         try:
-            quote = await asyncio.to_thread(
+            quote = await run_service(
+                dispatcher,
                 quote_leave,
                 services.database(),
                 principal,
@@ -202,13 +209,8 @@ class ValidateLeaveRequestForm(SafeFormValidation, FormValidationAction):
     ) -> Dict[Text, Any]:
         try:
             return await work
-        except UnknownPrincipal:
-            dispatcher.utter_message(response="utter_not_recognised")
-        except AccessRefused:
-            dispatcher.utter_message(response="utter_records_not_yours")
         except Exception as error:
-            logger.error("action.failed action=%s error=%s", self.name(), type(error).__name__)
-            dispatcher.utter_message(response="utter_service_error")
+            answer_failure(dispatcher, self.name(), error)
         # end the form without booking anything
         return {"leave_dates": "-", "leave_confirmed": NO}
 
@@ -280,6 +282,7 @@ class ActionLeaveRequestSubmit(RecordsAction):
                 _leave_type(tracker),
                 dates,
                 services.today(),
+                turn_key(tracker, "leave_booking"),
             )
         except LeaveRefused as error:  # something changed since the summary
             dispatcher.utter_message(text=describe_refusal(error) + " Nothing has been booked.")
@@ -367,17 +370,14 @@ class ValidateLeaveCancelForm(SafeFormValidation, FormValidationAction):
             dispatcher.utter_message(response="utter_not_recognised")
             return {"leave_cancel_booking": "-", "leave_cancel_confirmed": NO}
         today = services.today()
-        around = dates_in(value.removeprefix("find: "), today)
+        around = dates_asked_about(value.removeprefix("find: "), today)
         try:
-            found = await asyncio.to_thread(
+            found = await run_service(
+                dispatcher,
                 cancellable, services.database(), principal, today, around
             )
-        except UnknownPrincipal:
-            dispatcher.utter_message(response="utter_not_recognised")
-            return {"leave_cancel_booking": "-", "leave_cancel_confirmed": NO}
         except Exception as error:
-            logger.error("action.failed action=%s error=%s", self.name(), type(error).__name__)
-            dispatcher.utter_message(response="utter_service_error")
+            answer_failure(dispatcher, self.name(), error)
             return {"leave_cancel_booking": "-", "leave_cancel_confirmed": NO}
         if len(found) == 1:
             booking = found[0]
@@ -385,7 +385,7 @@ class ValidateLeaveCancelForm(SafeFormValidation, FormValidationAction):
                 text=f"Your {LEAVE_TYPE_NAMES[booking.leave_type.value]} from {date(booking.start_date)} "
                 f"to {date(booking.end_date)} ({days(booking.days)}, {booking.status.value})."
             )
-            return {"leave_cancel_booking": str(booking.id)}
+            return {"leave_cancel_booking": booking.reference}
         if not found:
             dispatcher.utter_message(response="utter_leave_cancel_nothing")
             return {"leave_cancel_booking": "-", "leave_cancel_confirmed": NO}
@@ -394,6 +394,11 @@ class ValidateLeaveCancelForm(SafeFormValidation, FormValidationAction):
             text=f"You have several bookings that could be cancelled: {listed}."
         )
         return {"leave_cancel_booking": None}
+
+
+def _is_reference(value: str) -> bool:
+    """A booking reference as the absence system names it (never "-", the form's "none")."""
+    return 0 < len(value) <= 64 and all(c.isalnum() or c in "-_" for c in value) and value != "-"
 
 
 class ActionLeaveCancelSubmit(RecordsAction):
@@ -406,7 +411,7 @@ class ActionLeaveCancelSubmit(RecordsAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, principal: Principal
     ) -> Events:
         booking = tracker.get_slot("leave_cancel_booking") or ""
-        if tracker.get_slot("leave_cancel_confirmed") != YES or not booking.isdigit():
+        if tracker.get_slot("leave_cancel_confirmed") != YES or not _is_reference(booking):
             if booking != "-":
                 dispatcher.utter_message(response="utter_leave_cancel_kept")
             return _reset(CANCEL_SLOTS)
@@ -416,8 +421,9 @@ class ActionLeaveCancelSubmit(RecordsAction):
                 cancel_leave,
                 services.database(),
                 principal,
-                int(booking),
+                booking,
                 services.today(),
+                turn_key(tracker, "leave_cancel"),
             )
         except NotFound:
             dispatcher.utter_message(response="utter_leave_cancel_nothing")

@@ -17,8 +17,8 @@ from bot.records.errors import InvalidRequest
 from bot.records.personal_details import bank_account_route, parse_change, update_my_details
 
 from . import services
-from .base import Events
-from .records_common import RecordsAction, SafeFormValidation, mentions, text_of
+from .base import Events, SafeFormValidation
+from .records_common import RecordsAction, mentions, text_of, turn_key
 
 logger = logging.getLogger(__name__)
 
@@ -163,7 +163,8 @@ class ActionPersonalDetailsSubmit(RecordsAction):
             return reset
         try:
             changed = await self.call(
-                dispatcher, update_my_details, services.database(), principal, field, str(value)
+                dispatcher, update_my_details, services.database(), principal, field, str(value),
+                turn_key(tracker, "personal_details"),
             )
         except InvalidRequest as error:
             dispatcher.utter_message(text=f"Sorry, {error.reason}. Nothing has been changed.")

@@ -19,14 +19,16 @@ from typing import Any, Dict, Text
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from bot.backoffice import writes
+from bot.backoffice.resilience import answering
 from bot.config import Settings
-from bot.errors import AccessRefused, UnknownPrincipal
 from bot.identity import Principal
 from bot.records.access import refuse_unverified
 from bot.records.notifications import push, remember_conversation
 
 from . import services
-from .base import Events, HelpdeskAction, verified_principal
+from .backoffice_replies import stale_notice
+from .base import REFUSALS, Events, HelpdeskAction, answer_failure, turn_id, verified_principal
 
 logger = logging.getLogger(__name__)
 
@@ -39,9 +41,10 @@ def _settings() -> Settings:
 
 
 async def push_notice(conversation_id: str) -> bool:
-    """Ask Rasa (RASA_URL, signed with RASA_JWT_SECRET) to run the notify action there."""
+    """Ask Rasa's relay (RASA_URL, with the action server's RELAY_RECORDS_KEY) to run the
+    notify action there."""
     settings = _settings()
-    return await push(settings.rasa_url, settings.rasa_jwt_secret, conversation_id)
+    return await push(settings.rasa_url, settings.relay_records_key, conversation_id)
 
 
 def mentions(tracker: Tracker) -> list[str]:
@@ -57,6 +60,16 @@ def mentions(tracker: Tracker) -> list[str]:
         elif isinstance(value, list):
             found += [str(v) for v in value if v]
     return list(dict.fromkeys(found))
+
+
+def turn_key(tracker: Tracker, kind: str) -> str:
+    """The client reference of this turn's write of `kind`: a retried action call (same
+    conversation, same user message) makes one record in the system of record. A turn with
+    neither a message id nor a timestamp cannot be told from another: its write is one-off."""
+    turn = turn_id(tracker)
+    if turn in ("no-turn", "ts:None"):
+        return writes.one_off_key()
+    return writes.turn_key(kind, tracker.sender_id, turn)
 
 
 def entity(tracker: Tracker, name: str) -> str | None:
@@ -81,6 +94,19 @@ def date(value: dt.date) -> str:
 
 def short_date(value: dt.date) -> str:
     return f"{value:%a} {value.day} {value:%b}"
+
+
+async def run_service(
+    dispatcher: CollectingDispatcher, function: Any, *args: Any, **kwargs: Any
+) -> Any:
+    """`function(*args, **kwargs)` in a worker thread, its reads of systems of record bound by
+    the answer budget (BACKOFFICE_ANSWER_BUDGET, under the 3 s promised); if any came from a
+    last good copy, the employee is told so (and when) before the answer."""
+    with answering(_settings().backoffice.answer_budget_seconds) as notes:
+        result = await asyncio.to_thread(function, *args, **kwargs)
+    if notes.oldest_stale is not None:
+        dispatcher.utter_message(text=stale_notice(notes.oldest_stale))
+    return result
 
 
 class RecordsAction(HelpdeskAction, abc.ABC):
@@ -111,15 +137,19 @@ class RecordsAction(HelpdeskAction, abc.ABC):
             await push_notice(conversation_id)
 
     async def call(
-        self, dispatcher: CollectingDispatcher, function: Any, *args: Any, **kwargs: Any
+        self,
+        dispatcher: CollectingDispatcher,
+        function: Any,
+        *args: Any,
+        **kwargs: Any,
     ) -> Any:
-        """Run a blocking service off the event loop; domain refusals become answers (None)."""
+        """Run a blocking service off the event loop within the answer's budget; domain
+        refusals become answers (None). An answer served from a system's last good copy is
+        preceded by when that copy is from."""
         try:
-            return await asyncio.to_thread(function, *args, **kwargs)
-        except UnknownPrincipal:
-            dispatcher.utter_message(response="utter_not_recognised")
-        except AccessRefused:
-            dispatcher.utter_message(response="utter_records_not_yours")
+            return await run_service(dispatcher, function, *args, **kwargs)
+        except REFUSALS as error:
+            answer_failure(dispatcher, self.name(), error, self.refusal_responses)
         return None
 
     async def own_record(
@@ -130,17 +160,3 @@ class RecordsAction(HelpdeskAction, abc.ABC):
         return await self.call(dispatcher, service, services.database(), principal,
                                services.today(), about=mentions(tracker))
 
-
-class SafeFormValidation:
-    """Mixin for FormValidationActions: an unexpected failure becomes a polite message and a
-    log line with the exception type only (never the tracker, which rasa-sdk would echo)."""
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
-    ) -> Events:
-        try:
-            return await super().run(dispatcher, tracker, domain)  # type: ignore[misc]
-        except Exception as error:
-            logger.error("action.failed action=%s error=%s", self.name(), type(error).__name__)  # type: ignore[attr-defined]
-            dispatcher.utter_message(response="utter_service_error")
-            return []

@@ -29,5 +29,12 @@ def use_database(db: Database | None) -> None:
     _override = db
 
 
+@lru_cache(maxsize=1)
+def queries_url() -> str:
+    """Where an employee's "My queries" pages are, for links in notices: HELPDESK_PUBLIC_URL +
+    /queries (absolute, for Teams and Slack), or the web app's own path."""
+    return f"{Settings.from_env().public_base_url}/queries"
+
+
 def today() -> dt.date:
     return dt.date.today()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import os
 from functools import lru_cache
 from typing import Any, Dict, List, Optional, Text
 
@@ -28,6 +27,7 @@ from bot.tickets.categories import (
     parse_category,
     parse_priority,
 )
+from bot.tickets.enums import Priority, ServiceLine, TicketStatus
 from bot.tickets.errors import (
     InvalidTicket,
     InvalidTransition,
@@ -35,7 +35,6 @@ from bot.tickets.errors import (
     ReopenWindowPassed,
     TicketNotFound,
 )
-from bot.tickets.models import Priority, ServiceLine, TicketStatus
 from bot.tickets.notifications import NOTIFY_ACTION, STATUS_WORDS, claim_for_conversation
 from bot.tickets.references import find_references, normalise_reference
 from bot.tickets.requester import (
@@ -57,16 +56,14 @@ from bot.tickets.sla import SlaPolicy, policy_from_settings
 from bot.tickets.views import TicketDetail, TicketSummary
 
 from . import services
-from .base import Events, HelpdeskAction, verified_principal
+from .base import Events, HelpdeskAction, SafeFormValidation, turn_id, verified_principal
+from .satisfaction import ask_if_due
 
 logger = logging.getLogger(__name__)
 
 FORM_SLOTS = ("ticket_category", "ticket_description", "ticket_priority", "ticket_confirmed")
 COMMENT_SLOTS = ("ticket_reference", "ticket_comment", "ticket_nothing_open")
 SUGGESTED = "suggested"
-# Test hook for the crash test: the process dies right after the ticket is committed and
-# before the reply, as a killed action server would.
-CRASH_AFTER_COMMIT = "HELPDESK_FAULT_CRASH_AFTER_TICKET_COMMIT"
 MAX_BUTTONS = 5
 
 
@@ -119,17 +116,6 @@ def mentioned_reference(tracker: Tracker) -> Optional[str]:
             return reference
     found = find_references((tracker.latest_message or {}).get("text") or "")
     return found[0] if len(found) == 1 else None
-
-
-def turn_id(tracker: Tracker) -> str:
-    """The id of the user turn being answered: Rasa's message id, else its timestamp."""
-    message_id = (tracker.latest_message or {}).get("message_id")
-    if message_id:
-        return str(message_id)
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            return f"ts:{event.get('timestamp')}"
-    return "no-turn"
 
 
 def describe_summary(ticket: TicketSummary, policy: SlaPolicy) -> str:
@@ -192,7 +178,7 @@ def pick_reference(dispatcher: CollectingDispatcher, tracker: Tracker,
 # ------------------------------------------------------------------ raising a ticket (form)
 
 
-class ValidateTicketForm(FormValidationAction):
+class ValidateTicketForm(SafeFormValidation, FormValidationAction):
     """Category (from the opening message when it is clear), description, priority, yes/no."""
 
     def name(self) -> Text:
@@ -257,17 +243,14 @@ class ValidateTicketForm(FormValidationAction):
         return {"ticket_confirmed": value if isinstance(value, bool) else None}
 
 
-def _crash_if_asked() -> None:
-    if os.environ.get(CRASH_AFTER_COMMIT) == "1":
-        logger.warning("tickets.fault_injection crash_after_commit")
-        os._exit(70)
-
-
 class ActionTicketCreate(HelpdeskAction):
     """Raises the confirmed ticket, once per conversation turn, and gives the reference."""
 
     def name(self) -> Text:
         return "action_ticket_create"
+
+    def events_after_refusal(self, tracker: Tracker) -> Events:
+        return _reset(FORM_SLOTS)
 
     async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                      principal: Principal) -> Events:
@@ -292,15 +275,11 @@ class ActionTicketCreate(HelpdeskAction):
         try:
             raised = await asyncio.to_thread(raise_ticket, services.database(), principal,
                                              request, policy)
-        except UnknownPrincipal:
-            dispatcher.utter_message(response="utter_not_recognised")
-            return reset
         except InvalidTicket:
             dispatcher.utter_message(response="utter_ticket_description_too_short")
             return reset
-        if raised.created:
-            _crash_if_asked()
         ticket = raised.summary
+        reset = [*reset, SlotSet("ticket_raised", ticket.reference)]  # counted by bot.insight
         dispatcher.utter_message(
             text=(f"Done. Your query is logged as {ticket.reference}. "
                   f"We aim to reply by {when(ticket.response_due_at, policy)} and to resolve "
@@ -339,9 +318,6 @@ class ActionTicketStatus(HelpdeskAction):
                     my_ticket, db, principal, reference)
             else:
                 detail = await asyncio.to_thread(my_latest_ticket, db, principal)
-        except UnknownPrincipal:
-            dispatcher.utter_message(response="utter_not_recognised")
-            return []
         except (TicketNotFound, NotYourTicket):
             dispatcher.utter_message(response="utter_ticket_not_found")
             return []
@@ -359,11 +335,7 @@ class ActionTicketList(HelpdeskAction):
     async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                      principal: Principal) -> Events:
         policy = sla_policy()
-        try:
-            tickets = await asyncio.to_thread(my_tickets, services.database(), principal)
-        except UnknownPrincipal:
-            dispatcher.utter_message(response="utter_not_recognised")
-            return []
+        tickets = await asyncio.to_thread(my_tickets, services.database(), principal)
         if not tickets:
             dispatcher.utter_message(response="utter_no_open_tickets")
             return []
@@ -377,7 +349,7 @@ class ActionTicketList(HelpdeskAction):
 # ------------------------------------------------------------------ adding a note (form)
 
 
-class ValidateTicketCommentForm(FormValidationAction):
+class ValidateTicketCommentForm(SafeFormValidation, FormValidationAction):
     """Which case (named, or the only open one, or chosen), then the note itself."""
 
     def name(self) -> Text:
@@ -405,7 +377,7 @@ class ValidateTicketCommentForm(FormValidationAction):
             return {"ticket_nothing_open": True}
         try:
             open_tickets = await asyncio.to_thread(my_tickets, services.database(), principal)
-        except UnknownPrincipal:
+        except UnknownPrincipal:  # not a reply: nobody the directory knows has a case open
             return {"ticket_nothing_open": True}
         if not open_tickets:
             return {"ticket_nothing_open": True}
@@ -451,6 +423,9 @@ class ActionTicketAddComment(HelpdeskAction):
     def name(self) -> Text:
         return "action_ticket_add_comment"
 
+    def events_after_refusal(self, tracker: Tracker) -> Events:
+        return _reset(COMMENT_SLOTS)
+
     async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                      principal: Principal) -> Events:
         reset = _reset(COMMENT_SLOTS)
@@ -462,9 +437,6 @@ class ActionTicketAddComment(HelpdeskAction):
         try:
             ticket = await asyncio.to_thread(add_my_comment, services.database(), principal,
                                              reference, comment, sla_policy())
-        except UnknownPrincipal:
-            dispatcher.utter_message(response="utter_not_recognised")
-            return reset
         except (TicketNotFound, NotYourTicket):
             dispatcher.utter_message(response="utter_ticket_not_found")
             return reset
@@ -501,9 +473,6 @@ class ActionTicketClose(HelpdeskAction):
             if reference is None:
                 return []
             ticket = await asyncio.to_thread(close_my_ticket, db, principal, reference, policy)
-        except UnknownPrincipal:
-            dispatcher.utter_message(response="utter_not_recognised")
-            return []
         except (TicketNotFound, NotYourTicket):
             dispatcher.utter_message(response="utter_ticket_not_found")
             return []
@@ -534,9 +503,6 @@ class ActionTicketReopen(HelpdeskAction):
             if reference is None:
                 return []
             ticket = await asyncio.to_thread(reopen_my_ticket, db, principal, reference, policy)
-        except UnknownPrincipal:
-            dispatcher.utter_message(response="utter_not_recognised")
-            return []
         except (TicketNotFound, NotYourTicket):
             dispatcher.utter_message(response="utter_ticket_not_found")
             return []
@@ -568,10 +534,12 @@ class ActionTicketNotify(Action):
                   domain: DomainDict) -> Events:
         try:
             texts = await asyncio.to_thread(claim_for_conversation, services.database(),
-                                            tracker.sender_id)
+                                            tracker.sender_id, None, services.queries_url())
         except Exception as error:
             logger.error("action.failed action=%s error=%s", self.name(), type(error).__name__)
             return []
         for text in texts:
             dispatcher.utter_message(text=text)
+        if texts:  # a resolved ticket is rated once (bot.insight.satisfaction decides)
+            return await ask_if_due(dispatcher, tracker)
         return []

@@ -23,6 +23,8 @@ class LevelResult:
     wrong_answers: int = 0
     sent: dict[str, list[str]] = field(default_factory=dict)  # subject -> texts, in order
     by_turn: dict[str, list[float]] = field(default_factory=dict)  # turn text -> latencies (ms)
+    wrong_by_turn: dict[str, int] = field(default_factory=dict)  # turn text -> wrong answers
+    wrong_examples: list[dict[str, object]] = field(default_factory=list)  # the first few
 
     @property
     def messages(self) -> int:
@@ -41,6 +43,10 @@ def merged(first: LevelResult, second: LevelResult) -> LevelResult:
                        latencies_ms=first.latencies_ms + second.latencies_ms,
                        errors=first.errors + second.errors,
                        wrong_answers=first.wrong_answers + second.wrong_answers,
+                       wrong_by_turn={text: first.wrong_by_turn.get(text, 0)
+                                      + second.wrong_by_turn.get(text, 0)
+                                      for text in {**first.wrong_by_turn, **second.wrong_by_turn}},
+                       wrong_examples=(first.wrong_examples + second.wrong_examples)[:3],
                        sent={**first.sent, **second.sent}, by_turn=by_turn)
 
 
@@ -104,6 +110,9 @@ async def _send(http: aiohttp.ClientSession, web: str, turn: Turn,
     replies = [m.get("text", "") for m in body.get("messages", [])]
     if not turn.answered(replies):
         result.wrong_answers += 1
+        result.wrong_by_turn[turn.text] = result.wrong_by_turn.get(turn.text, 0) + 1
+        if len(result.wrong_examples) < 3:
+            result.wrong_examples.append({"turn": turn.text, "replies": replies[:3]})
 
 
 def _pause(think_seconds: float, pace: random.Random) -> float:

@@ -61,15 +61,35 @@ class EmployeeRef:
     department_code: str
 
 
+# A web session that began with Entra ID sign-in (bot/signin/entra.py) names the person by
+# their tenant id and object id, as Teams does: widget principals of tenant "entra:<tid>" are
+# looked up in the same ChannelIdentity rows as Teams' (msteams, tid, oid), so one person is
+# one employee in web chat and in Teams.
+ENTRA_TENANT_PREFIX = "entra:"
+
+
+def entra_widget_tenant(tenant_id: str) -> str:
+    """The widget principal's tenant for a user of Entra ID tenant `tenant_id`."""
+    return ENTRA_TENANT_PREFIX + tenant_id.lower()
+
+
+def directory_key(principal: Principal) -> tuple[str, str, str]:
+    """The (channel, tenant, subject) of the ChannelIdentity row that speaks for `principal`."""
+    if principal.channel == "widget" and principal.tenant.startswith(ENTRA_TENANT_PREFIX):
+        return ("msteams", principal.tenant[len(ENTRA_TENANT_PREFIX):], principal.subject)
+    return (principal.channel, principal.tenant, principal.subject)
+
+
 def find_employee(session: Session, principal: Principal) -> EmployeeRef | None:
     """The employee a principal belongs to, or None for an unknown principal."""
+    channel, tenant, subject = directory_key(principal)
     row = session.execute(
         select(Employee)
         .join(ChannelIdentity, ChannelIdentity.employee_id == Employee.id)
         .where(
-            ChannelIdentity.channel == principal.channel,
-            ChannelIdentity.tenant == principal.tenant,
-            ChannelIdentity.subject == principal.subject,
+            ChannelIdentity.channel == channel,
+            ChannelIdentity.tenant == tenant,
+            ChannelIdentity.subject == subject,
         )
     ).scalar_one_or_none()
     if row is None and principal.email and principal.channel in EMAIL_CHANNELS:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Awaitable, Set
+from typing import Any, Awaitable, Set
 
 
 class BackgroundTasks:
@@ -11,10 +11,11 @@ class BackgroundTasks:
     def __init__(self) -> None:
         self._tasks: Set[asyncio.Task] = set()
 
-    def spawn(self, coroutine: Awaitable[None]) -> None:
+    def spawn(self, coroutine: Awaitable[Any]) -> "asyncio.Future[Any]":
         task = asyncio.ensure_future(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     async def drain(self) -> None:
         """Wait for every task, including ones started while waiting (tests, shutdown)."""

@@ -18,7 +18,7 @@ import asyncio
 import logging
 import sqlite3
 import time
-from typing import Callable, Dict, Optional, Protocol, Text, Tuple
+from typing import Callable, Dict, Optional, Protocol, Sequence, Text, Tuple
 
 from rasa_runtime.host_database import HostDatabase
 
@@ -157,6 +157,45 @@ class SQLiteStore:
                             (self._prefix + key, self._clock())).fetchone()
         return None if row is None else str(row[0])
 
+
+class Ingestion:
+    """At-least-once ingestion with exactly-once effect, on a `SharedStore`.
+
+    A platform's delivery first takes a *lease* on each of its ids (`begin`): a claim that
+    expires after `lease_seconds`. Only once the message has been handled are the ids marked
+    done for `done_seconds` (`finish`). So a retry of a handled message is acknowledged and
+    dropped; a retry while another process still works on it is told to come back later; and a
+    lease left by a process that crashed before handling expires, so the platform's next retry
+    is taken and handled, once. The lease outlasts any handling (Rasa gives an action 300 s at
+    most per call; a turn is seconds) and ends before Slack's last retry (about 6 minutes after
+    the event).
+    """
+
+    NEW, DONE, BUSY = "new", "done", "busy"
+
+    def __init__(self, store: SharedStore, lease_seconds: int = 240,
+                 done_seconds: int = 2 * 3600) -> None:
+        self.store = store
+        self.lease_seconds = lease_seconds
+        self.done_seconds = done_seconds
+
+    async def begin(self, keys: Sequence[Text]) -> Text:
+        """NEW (every id leased to this caller), DONE (handled before) or BUSY (in hand)."""
+        taken = [key for key in keys if not await self.store.claim(key, self.lease_seconds)]
+        if not taken:
+            return self.NEW
+        states = [await self.store.get(key) for key in taken]
+        if any(state == DONE_VALUE for state in states):
+            await self.finish(keys)  # one of its ids was handled: the message was
+            return self.DONE
+        return self.BUSY
+
+    async def finish(self, keys: Sequence[Text]) -> None:
+        for key in keys:
+            await self.store.put(key, DONE_VALUE, self.done_seconds)
+
+
+DONE_VALUE = "done"
 
 # LOCK_STORE_TYPE of the host-local lock store (endpoints.yml), lower case as compared below.
 SQLITE_LOCK_STORE_TYPE = "rasa_runtime.lock_store.sqlitelockstore"

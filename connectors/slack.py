@@ -35,8 +35,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 
 from .background import BackgroundTasks
-from .dedup import SharedStore, store_from_credentials
-from .principal import conversation_id, principal_metadata
+from .dedup import Ingestion, SharedStore, store_from_credentials
+from .message_metadata import MetadataRidesAlong
+from .principal import conversation_id, new_message_id, principal_key, principal_metadata
 from .references import ConversationReferences
 from .slack_events import (
     MAX_TEXT_LENGTH,
@@ -61,7 +62,8 @@ logging.getLogger("slack_sdk").setLevel(logging.INFO)
 CHANNEL = "slack"
 DEFAULT_API_URL = "https://slack.com/api/"
 MAX_BODY_BYTES = 128 * 1024
-DEDUP_TTL_SECONDS = 2 * 3600  # retries come within ~5 minutes; replays within the 5-minute window
+# Within Slack's 3 seconds: an event is acknowledged once handled, or 503 (Slack retries).
+ACK_WITHIN_SECONDS = 2.5
 EMAIL_CACHE_SECONDS = 3600
 EMAIL_CACHE_SIZE = 10_000
 RETRY_REASONS = frozenset({"http_timeout", "too_many_redirects", "connection_failed",
@@ -82,17 +84,25 @@ def _status(status: int, message: Text) -> HTTPResponse:
 class SlackDirectory:
     """users.info → the user's e-mail, cached per process for an hour.
 
-    Only an e-mail Slack itself reports as confirmed, for a live human account, is returned;
-    the e-mail is what `bot.identity` may match to an employee when no explicit mapping exists.
+    Only an e-mail Slack itself reports as confirmed, for a live human account that is a full
+    member of the workspace the event came from, is returned: not a guest (`is_restricted`,
+    `is_ultra_restricted`), not someone from another organisation (`is_stranger`, or a
+    `team_id` other than the event's). The e-mail is what `bot.identity` may match to an
+    employee when no explicit mapping exists. `enabled=False` (SLACK_EMAIL_IDENTITY=0) turns
+    the e-mail route off: people are then known by their Slack id alone.
     """
 
-    def __init__(self, client: AsyncWebClient, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, client: AsyncWebClient, clock: Callable[[], float] = time.monotonic,
+                 enabled: bool = True) -> None:
         self._client = client
         self._clock = clock
+        self.enabled = enabled
         self._cache: Dict[Tuple[Text, Text], Tuple[float, Optional[Text]]] = {}
         self._pending: Dict[Tuple[Text, Text], "asyncio.Future[Optional[Text]]"] = {}
 
     async def email(self, team_id: Text, user_id: Text) -> Optional[Text]:
+        if not self.enabled:
+            return None
         key = (team_id, user_id)
         cached = self._cache.get(key)
         if cached and cached[0] > self._clock():
@@ -103,7 +113,7 @@ class SlackDirectory:
         future: "asyncio.Future[Optional[Text]]" = asyncio.get_running_loop().create_future()
         self._pending[key] = future
         try:
-            email = await self._lookup(user_id)
+            email = await self._lookup(team_id, user_id)
             if email is not _FAILED:
                 if len(self._cache) >= EMAIL_CACHE_SIZE:
                     self._cache.clear()
@@ -116,7 +126,7 @@ class SlackDirectory:
                 future.set_result(None)
             del self._pending[key]
 
-    async def _lookup(self, user_id: Text) -> Any:
+    async def _lookup(self, team_id: Text, user_id: Text) -> Any:
         try:
             result = await self._client.users_info(user=user_id)
         except Exception as error:  # no e-mail is safe: the user is then matched by id only
@@ -125,15 +135,18 @@ class SlackDirectory:
         user = result.get("user") or {}
         profile = user.get("profile") or {}
         candidate = profile.get("email")
+        full_member = (user.get("team_id") == team_id and not user.get("is_restricted")
+                       and not user.get("is_ultra_restricted") and not user.get("is_stranger"))
         if (isinstance(candidate, str) and "@" in candidate and len(candidate) <= 254
-                and user.get("is_email_confirmed") is True
+                and user.get("is_email_confirmed") is True and full_member
                 and not user.get("deleted") and not user.get("is_bot")):
             return candidate.strip().lower()
         return None
 
 
-class SlackOutput(OutputChannel):
-    """Replies into one Slack conversation (and thread)."""
+class SlackOutput(MetadataRidesAlong, OutputChannel):
+    """Replies into one Slack conversation (and thread); a message's metadata rides on its
+    posts (connectors/message_metadata.py)."""
 
     @classmethod
     def name(cls) -> Text:
@@ -148,6 +161,8 @@ class SlackOutput(OutputChannel):
     async def _post(self, **content: Any) -> None:
         if self._thread_ts:
             content["thread_ts"] = self._thread_ts
+        if self._metadata is not None:
+            content["metadata"] = self._metadata
         try:
             await self._client.chat_postMessage(channel=self._channel_id, **content)
         except Exception as error:
@@ -239,7 +254,11 @@ class SlackInput(InputChannel):
                              "together (or none of them to switch the channel off)")
         client = AsyncWebClient(token=token, base_url=str(credentials.get("api_url")
                                                           or DEFAULT_API_URL), timeout=10)
-        return cls(SignatureVerifier(secret), client, teams, store_from_credentials(credentials))
+        email_identity = str(credentials.get("email_identity") or "1").strip().lower()
+        directory = SlackDirectory(client, enabled=email_identity not in ("0", "false", "off",
+                                                                         "no"))
+        return cls(SignatureVerifier(secret), client, teams, store_from_credentials(credentials),
+                   directory, principal_key=principal_key(credentials.get("principal_key")))
 
     @classmethod
     def disabled(cls) -> "SlackInput":
@@ -247,7 +266,9 @@ class SlackInput(InputChannel):
 
     def __init__(self, verifier: Optional[SignatureVerifier], client: Optional[AsyncWebClient],
                  team_ids: Iterable[Text], store: Optional[SharedStore],
-                 directory: Optional[SlackDirectory] = None) -> None:
+                 directory: Optional[SlackDirectory] = None, *,
+                 principal_key: Optional[bytes] = None) -> None:
+        self.principal_key = principal_key
         self.verifier = verifier
         self.client = client
         self.team_ids = frozenset(team_ids)
@@ -269,40 +290,49 @@ class SlackInput(InputChannel):
         """Wait for every message being handled in the background (tests, shutdown)."""
         await self._background.drain()
 
-    def _spawn(self, coroutine: Awaitable[None]) -> None:
-        self._background.spawn(coroutine)
+    def _spawn(self, coroutine: Awaitable[Any]) -> "asyncio.Future[Any]":
+        return self._background.spawn(coroutine)
 
-    async def _first_time(self, message: SlackMessage) -> bool:
-        """Claim every id of the message; any one already claimed makes it a duplicate."""
-        first = True
-        for key in message.dedup_keys:
-            if not await self.store.claim(f"{CHANNEL}:{message.team_id}:{key}", DEDUP_TTL_SECONDS):
-                first = False
-        return first
+    def _keys(self, message: SlackMessage) -> List[Text]:
+        return [f"{CHANNEL}:{message.team_id}:{key}" for key in message.dedup_keys]
+
+    async def _handle_once(self, message: SlackMessage,
+                           on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> bool:
+        """Handle, then mark every id done; a failure leaves the lease to expire (retried)."""
+        handled = await self._handle(message, on_new_message)
+        if handled:
+            await Ingestion(self.store).finish(self._keys(message))
+        return handled
 
     async def _handle(self, message: SlackMessage,
-                      on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
+                      on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> bool:
+        """True once the message is handled (answered, or told why not); False on a failure."""
         try:
             private = message.kind == "dm" or (message.kind == "action"
                                                and message.channel_id.startswith("D"))
             output = SlackOutput(self.client, message.channel_id, message.thread_ts)
             if not private:
                 await output.send_text_message("", NOTICE_DM_ONLY)
-                return
+                return True
             if len(message.text) > MAX_TEXT_LENGTH:
                 await output.send_text_message("", NOTICE_TOO_LONG)
-                return
-            metadata = principal_metadata(CHANNEL, message.team_id, message.user_id)
+                return True
+            if not self.principal_key:
+                raise RuntimeError("no principal_key to sign principals with")
             email = await self.directory.email(message.team_id, message.user_id)
-            if email:
-                metadata["principal"]["email"] = email
             sender = conversation_id(CHANNEL, message.team_id, message.user_id)
+            message_id = message.message_id or new_message_id()
+            metadata = principal_metadata(self.principal_key, CHANNEL, message.team_id,
+                                          message.user_id, email=email, sender_id=sender,
+                                          message_id=message_id, text=message.text)
             await self.references.remember(sender, {"channel": message.channel_id,
                                                     "thread_ts": message.thread_ts})
             await on_new_message(UserMessage(message.text, output, sender, input_channel=CHANNEL,
-                                             message_id=message.message_id, metadata=metadata))
+                                             message_id=message_id, metadata=metadata))
+            return True
         except Exception as error:  # type only: messages and trackers hold personal data
             logger.error("slack.message.failed error=%s", type(error).__name__)
+            return False
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         blueprint = Blueprint(f"{self.url_prefix()}_webhook", __name__)
@@ -346,14 +376,26 @@ class SlackInput(InputChannel):
                 logger.warning("slack.foreign_team ignored")
                 return response.empty(status=200)
             try:
-                first = await self._first_time(message)
+                state = await Ingestion(self.store).begin(self._keys(message))
             except Exception as error:  # store down: let Slack retry later rather than guess
                 logger.error("slack.store.failed error=%s", type(error).__name__)
                 return _status(503, "try again later")
-            if not first:
+            if state == Ingestion.DONE:
                 logger.info("slack.duplicate kind=%s", message.kind)
                 return response.empty(status=200)
-            self._spawn(self._handle(message, on_new_message))
+            if state == Ingestion.BUSY:  # another worker has it: Slack's next retry will see
+                logger.info("slack.in_progress kind=%s", message.kind)
+                return _status(503, "this event is being handled; retry later")
+            # Acknowledged only once handled (at least once: a crash before this answer leaves
+            # the lease to expire, and Slack's retry is handled); Slack waits 3 s at most.
+            task = self._spawn(self._handle_once(message, on_new_message))
+            try:
+                handled = await asyncio.wait_for(asyncio.shield(task), ACK_WITHIN_SECONDS)
+            except asyncio.TimeoutError:
+                logger.info("slack.slow kind=%s: answered 503, still handling", message.kind)
+                return _status(503, "still handling this event; retry later")
+            if not handled:
+                return _status(503, "this event could not be handled; retry later")
             return response.empty(status=200)
 
         @blueprint.listener("before_server_stop")

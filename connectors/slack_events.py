@@ -86,7 +86,7 @@ def parse_body(body: bytes, content_type: Optional[Text]) -> Dict[Text, Any]:
             payload = json.loads(raw)
         else:
             payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as error:
+    except (ValueError, RecursionError) as error:  # not JSON or UTF-8, or nested too deep
         raise InvalidPayload("body is not JSON") from error
     if not isinstance(payload, dict):
         raise InvalidPayload("payload is not an object")

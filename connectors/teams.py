@@ -17,6 +17,7 @@ reach the assistant, so nobody's records are shown in front of colleagues.
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from typing import Any, Awaitable, Callable, Dict, FrozenSet, Iterable, List, Optional, Text
@@ -28,8 +29,9 @@ from sanic.response import HTTPResponse
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 
 from .background import BackgroundTasks
-from .dedup import SharedStore, store_from_credentials
-from .principal import conversation_id, principal_metadata
+from .dedup import Ingestion, SharedStore, store_from_credentials
+from .message_metadata import MetadataRidesAlong
+from .principal import conversation_id, new_message_id, principal_key, principal_metadata
 from .references import ConversationReferences
 from .teams_auth import (
     BOT_FRAMEWORK_ISSUER,
@@ -64,7 +66,8 @@ logger = logging.getLogger(__name__)
 
 CHANNEL = "msteams"
 MAX_BODY_BYTES = 256 * 1024
-DEDUP_TTL_SECONDS = 2 * 3600
+# The Bot Connector waits 15 s: an activity is acknowledged once handled, or 503.
+ACK_WITHIN_SECONDS = 10.0
 NOTICE_PERSONAL_ONLY = ("I can only help in a one-to-one chat, so that your records stay "
                         "private. Please open a chat with me and ask again there.")
 NOTICE_NO_IDENTITY = ("I can't tell which Microsoft 365 account this is, so I can't help "
@@ -77,8 +80,9 @@ def _status(status: int, message: Text) -> HTTPResponse:
     return response.json({"error": message}, status=status)
 
 
-class TeamsOutput(OutputChannel):
-    """Replies into one verified Teams conversation."""
+class TeamsOutput(MetadataRidesAlong, OutputChannel):
+    """Replies into one verified Teams conversation (a message's metadata rides on its
+    activities: connectors/message_metadata.py)."""
 
     @classmethod
     def name(cls) -> Text:
@@ -95,6 +99,9 @@ class TeamsOutput(OutputChannel):
         activity = message_activity(self._reference, **content)
         if self._reply_to_id:
             activity["replyToId"] = self._reply_to_id
+        if self._metadata is not None:
+            activity["channelData"] = {**activity.get("channelData", {}),
+                                       "metadata": self._metadata}
         self.sent.append(activity)
         await self._connector.send(self._reference, activity)
 
@@ -195,6 +202,7 @@ class TeamsInput(InputChannel):
             store=store_from_credentials(credentials),
             issuer=str(credentials.get("token_issuer") or BOT_FRAMEWORK_ISSUER),
             closers=[fetcher.close],
+            principal_key=principal_key(credentials.get("principal_key")),
         )
 
     @classmethod
@@ -212,6 +220,7 @@ class TeamsInput(InputChannel):
         channels: Iterable[Text] = (CHANNEL,),
         require_https_service_url: bool = True,
         closers: Iterable[Callable[[], Awaitable[None]]] = (),
+        principal_key: Optional[bytes] = None,
     ) -> None:
         self.app_id = app_id
         self.tenant_id = tenant_id.lower()
@@ -223,6 +232,7 @@ class TeamsInput(InputChannel):
         self.require_https_service_url = require_https_service_url
         self.references = ConversationReferences(store, CHANNEL) if store else None
         self._closers = list(closers)
+        self.principal_key = principal_key
         self._background = BackgroundTasks()
 
     @property
@@ -238,8 +248,8 @@ class TeamsInput(InputChannel):
         """Wait for every message being handled in the background (tests, shutdown)."""
         await self._background.drain()
 
-    def _spawn(self, coroutine: Awaitable[None]) -> None:
-        self._background.spawn(coroutine)
+    def _spawn(self, coroutine: Awaitable[Any]) -> "asyncio.Future[Any]":
+        return self._background.spawn(coroutine)
 
     async def verify(self, request: Request) -> Any:
         """Rules 1-7 of teams_auth; returns the verified activity or raises."""
@@ -247,7 +257,7 @@ class TeamsInput(InputChannel):
                                    self.app_id, self.issuer)
         try:
             activity = json.loads(request.body)
-        except (ValueError, UnicodeDecodeError) as error:
+        except (ValueError, RecursionError) as error:  # not JSON or UTF-8, or nested too deep
             raise InvalidActivity("body is not JSON") from error
         verified = check_activity(token, activity, self.tenant_id, self.channels)
         if self.require_https_service_url and not verified.service_url.startswith("https://"):
@@ -255,30 +265,46 @@ class TeamsInput(InputChannel):
         return verified
 
     async def _handle(self, message: TeamsMessage,
-                      on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
+                      on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> bool:
+        """True once the activity is handled (answered, or told why not); False on a failure."""
         output = TeamsOutput(self.connector, message.reference, message.activity_id)
         try:
             if message.conversation_type != "personal":
                 await output.send_text_message("", NOTICE_PERSONAL_ONLY)
-                return
+                return True
             if message.user_object_id is None:
                 await output.send_text_message("", NOTICE_NO_IDENTITY)
-                return
+                return True
             if len(message.text) > MAX_TEXT_LENGTH:
                 await output.send_text_message("", NOTICE_TOO_LONG)
-                return
+                return True
             sender = conversation_id(CHANNEL, self.tenant_id, message.user_object_id)
             await self.references.remember(sender, message.reference)
+            message_id = message.activity_id or new_message_id()
+            if not self.principal_key:
+                raise RuntimeError("no principal_key to sign principals with")
             await on_new_message(UserMessage(
                 message.text,
                 output,
                 sender,
                 input_channel=CHANNEL,
-                message_id=message.activity_id,
-                metadata=principal_metadata(CHANNEL, self.tenant_id, message.user_object_id),
+                message_id=message_id,
+                metadata=principal_metadata(self.principal_key, CHANNEL, self.tenant_id,
+                                            message.user_object_id, sender_id=sender,
+                                            message_id=message_id, text=message.text),
             ))
+            return True
         except Exception as error:  # type only: messages and trackers hold personal data
             logger.error("msteams.message.failed error=%s", type(error).__name__)
+            return False
+
+    async def _handle_once(self, message: TeamsMessage, keys: List[Text],
+                           on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> bool:
+        """Handle, then mark the activity done; a failure leaves the lease to expire."""
+        handled = await self._handle(message, on_new_message)
+        if handled and keys:
+            await Ingestion(self.store).finish(keys)
+        return handled
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         blueprint = Blueprint(f"{self.url_prefix()}_webhook", __name__)
@@ -311,17 +337,29 @@ class TeamsInput(InputChannel):
             if message is None:
                 logger.debug("msteams.ignored type=%s", str(verified.activity.get("type"))[:32])
                 return response.empty(status=202)
+            keys = ([f"{CHANNEL}:activity:{message.reference['conversationId']}:"
+                     f"{message.activity_id}"] if message.activity_id else [])
             try:
-                first = not message.activity_id or await self.store.claim(
-                    f"{CHANNEL}:activity:{message.reference['conversationId']}:"
-                    f"{message.activity_id}", DEDUP_TTL_SECONDS)
+                state = await Ingestion(self.store).begin(keys)
             except Exception as error:  # store down: let the connector retry rather than guess
                 logger.error("msteams.store.failed error=%s", type(error).__name__)
                 return _status(503, "try again later")
-            if not first:
+            if state == Ingestion.DONE:
                 logger.info("msteams.duplicate activity=%s", message.activity_id[:64])
                 return response.empty(status=202)
-            self._spawn(self._handle(message, on_new_message))
+            if state == Ingestion.BUSY:
+                logger.info("msteams.in_progress activity=%s", message.activity_id[:64])
+                return _status(503, "this activity is being handled; retry later")
+            # Acknowledged once handled: a crash before this answer leaves the lease to expire
+            # and the Bot Connector's redelivery is handled (at least once, exactly one effect).
+            task = self._spawn(self._handle_once(message, keys, on_new_message))
+            try:
+                handled = await asyncio.wait_for(asyncio.shield(task), ACK_WITHIN_SECONDS)
+            except asyncio.TimeoutError:
+                logger.info("msteams.slow: answered 503, still handling")
+                return _status(503, "still handling this activity; retry later")
+            if not handled:
+                return _status(503, "this activity could not be handled; retry later")
             return response.empty(status=202)
 
         @blueprint.listener("before_server_stop")

@@ -19,14 +19,15 @@ what its SDKs enforce (botframework-connector `ChannelValidation`, `JwtTokenExtr
 Failures of 1–4 are 401 (`Unauthenticated`); 5–7 are 403 (`Forbidden`): the token is genuine
 but not for this activity. Nothing here logs a token, a claim value or message text.
 
-Keys: fetched with aiohttp (never blocking the event loop), cached, refreshed when a day old,
-and refreshed early for an unknown `kid` at most once an hour, so forged kids cannot make us
-hammer Microsoft. A failed fetch is retried at most once a minute.
+Keys: fetched with aiohttp (never blocking the event loop), cached, refreshed when an hour old
+(each refresh replaces the whole set, so a key Microsoft removed from the JWKS is trusted an
+hour at most), and refreshed early for an unknown `kid` at most once every 5 minutes (as
+Microsoft's SDKs allow a new key to appear), so a flood of made-up kids costs Microsoft one
+fetch per 5 minutes at most. A failed fetch is retried at most once a minute.
 """
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from dataclasses import dataclass
@@ -35,7 +36,8 @@ from urllib.parse import urlsplit
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
-from jwt.algorithms import RSAAlgorithm
+
+from signing_keys import rsa_signing_keys
 
 logger = logging.getLogger(__name__)
 
@@ -45,10 +47,9 @@ BOT_FRAMEWORK_OPENID_METADATA_URL = (
 BOT_FRAMEWORK_ISSUER = "https://api.botframework.com"
 RS256_FAMILY = ("RS256", "RS384", "RS512")
 CLOCK_SKEW_SECONDS = 5 * 60
-KEY_MAX_AGE_SECONDS = 24 * 3600
-UNKNOWN_KID_REFRESH_SECONDS = 3600
+KEY_MAX_AGE_SECONDS = 3600
+UNKNOWN_KID_REFRESH_SECONDS = 5 * 60
 FAILED_FETCH_RETRY_SECONDS = 60
-MIN_RSA_KEY_BITS = 2048
 MAX_TOKEN_LENGTH = 16 * 1024
 MAX_KID_LENGTH = 256
 
@@ -108,23 +109,10 @@ def check_document_url(url: Text) -> None:
 
 
 def parse_jwks(document: Any) -> Dict[Text, SigningKey]:
-    """RSA signing keys by kid; anything else in the set (EC, symmetric, broken) is skipped."""
+    """RSA signing keys by kid (`signing_keys`' rules), each with its endorsements (the
+    channels it may sign for)."""
     keys: Dict[Text, SigningKey] = {}
-    entries = document.get("keys") if isinstance(document, dict) else None
-    if not isinstance(entries, list):
-        raise ValueError("JWKS has no key list")
-    for entry in entries:
-        if not isinstance(entry, dict) or entry.get("kty") != "RSA":
-            continue
-        kid = entry.get("kid")
-        if not isinstance(kid, str) or not kid or entry.get("use", "sig") != "sig":
-            continue
-        try:
-            public_key = RSAAlgorithm.from_jwk(json.dumps(entry))
-        except (jwt.PyJWTError, ValueError, TypeError, KeyError):
-            continue
-        if not isinstance(public_key, RSAPublicKey) or public_key.key_size < MIN_RSA_KEY_BITS:
-            continue
+    for kid, (public_key, entry) in rsa_signing_keys(document).items():
         endorsements = entry.get("endorsements") or []
         if not isinstance(endorsements, list):
             endorsements = []
@@ -183,7 +171,7 @@ class OpenIdKeys:
         logger.info("msteams.keys.refreshed count=%d", len(keys))
 
     async def key(self, kid: Text) -> Optional[SigningKey]:
-        """The key for `kid`, refreshing the set when it is stale or (hourly) for a new kid."""
+        """The key for `kid`, refreshing the set when it is stale or (5-minutely) for a new kid."""
         found = self._keys.get(kid)
         if found is not None and not self._may_refresh(self._clock(), unknown_kid=False):
             return found

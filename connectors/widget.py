@@ -4,6 +4,10 @@ The intranet (in the demo, the web app's development sign-in) mints an HS256 JWT
 is the employee's intranet user id. This channel verifies it before looking at the body, derives
 the conversation id from it, and attaches the verified principal to the message metadata. The
 client cannot choose a sender id or metadata, unlike Rasa's stock `rest`/`socketio` channels.
+
+A session the web app opened after Entra ID sign-in carries `idp` = "entra" and `tid`; its
+principal is (widget, "entra:<tid>", <object id>), accepted only when `tid` is the configured
+`entra_tenant_id` (no tenant configured: no such token is accepted).
 """
 from __future__ import annotations
 
@@ -32,7 +36,7 @@ from rasa.core.channels.channel import (
     UserMessage,
 )
 
-from .principal import conversation_id, principal_metadata
+from .principal import conversation_id, new_message_id, principal_key, principal_metadata
 
 logger = logging.getLogger(__name__)
 
@@ -52,10 +56,19 @@ class InvalidMessage(Exception):
     """The body is not a well-formed widget message."""
 
 
+ENTRA_IDP = "entra"
+ENTRA_TENANT_PREFIX = "entra:"  # as bot.identity.ENTRA_TENANT_PREFIX
+
+
 @dataclass(frozen=True)
 class VerifiedSession:
     issuer: Text
     subject: Text
+    tenant: Text = ""  # the principal's tenant: the issuer, or "entra:<tid>"
+
+    @property
+    def principal_tenant(self) -> Text:
+        return self.tenant or self.issuer
 
 
 @dataclass(frozen=True)
@@ -72,6 +85,9 @@ class _GenuineToken:
 class IncomingMessage:
     text: Text
     message_id: Optional[Text]
+    # The sender is sending this message (the same message id) again after a failure: it is
+    # answered from the conversation if it was handled already (`replies_to`).
+    retry: bool = False
 
 
 def bearer_token(authorization: Optional[Text]) -> Text:
@@ -82,14 +98,15 @@ def bearer_token(authorization: Optional[Text]) -> Text:
 
 
 def verify_session_token(
-    token: Text, secret: Text, issuer: Text, audience: Text, now: Optional[float] = None
+    token: Text, secret: Text, issuer: Text, audience: Text, now: Optional[float] = None,
+    entra_tenant: Text = "",
 ) -> VerifiedSession:
     """Check signature (HS256 only), issuer, audience, subject, then the time claims.
 
     A session sends every message with the same token: what does not depend on the clock is
     worked out once per token (`_verified_session`, cached), the validity window at every call.
     """
-    genuine = _verified_session(token, secret, issuer, audience)
+    genuine = _verified_session(token, secret, issuer, audience, entra_tenant)
     current = time.time() if now is None else now
     if not (genuine.not_before - LEEWAY_SECONDS <= current
             < genuine.expires_at + LEEWAY_SECONDS):
@@ -100,7 +117,8 @@ def verify_session_token(
 
 
 @functools.lru_cache(maxsize=VERIFIED_TOKENS_KEPT)
-def _verified_session(token: Text, secret: Text, issuer: Text, audience: Text) -> _GenuineToken:
+def _verified_session(token: Text, secret: Text, issuer: Text, audience: Text,
+                      entra_tenant: Text = "") -> _GenuineToken:
     """The session a genuine token names, with its nbf, iat and exp; `InvalidToken` otherwise.
 
     Keyed by the exact token and the expected secret, issuer and audience; only tokens whose
@@ -127,8 +145,15 @@ def _verified_session(token: Text, secret: Text, issuer: Text, audience: Text) -
     subject = claims["sub"]
     if not isinstance(subject, str) or not subject or len(subject) > 200:
         raise InvalidToken("bad subject")
+    tenant = claims["iss"]
+    if "idp" in claims:
+        tid = claims.get("tid")
+        if claims["idp"] != ENTRA_IDP or not entra_tenant or not isinstance(tid, str) \
+                or tid.lower() != entra_tenant.lower():
+            raise InvalidToken("identity provider or tenant not accepted")
+        tenant = ENTRA_TENANT_PREFIX + entra_tenant.lower()
     not_before, issued_at, expires_at = (float(value) for value in times)
-    return _GenuineToken(VerifiedSession(issuer=claims["iss"], subject=subject),
+    return _GenuineToken(VerifiedSession(issuer=claims["iss"], subject=subject, tenant=tenant),
                          not_before=not_before, issued_at=issued_at, expires_at=expires_at)
 
 
@@ -151,7 +176,54 @@ def parse_incoming(body: Any) -> IncomingMessage:
         not isinstance(message_id, str) or not MESSAGE_ID.match(message_id)
     ):
         raise InvalidMessage("message_id must be 1-64 letters, digits, '-' or '_'")
-    return IncomingMessage(text=text.strip(), message_id=message_id)
+    retry = body.get("retry", False)
+    if not isinstance(retry, bool) or (retry and message_id is None):
+        raise InvalidMessage("retry must be true or false, and true only with a message_id")
+    return IncomingMessage(text=text.strip(), message_id=message_id, retry=retry)
+
+
+# --- a message sent again: answered once -------------------------------------------------------
+# The web app sends a message again, with its message id and `retry`, when the first attempt
+# failed on the way (Rasa restarting, a worker killed, the web app itself restarted while Rasa
+# handled it). If Rasa did handle it, the conversation holds the user message with that id:
+# the sender gets the replies that followed it instead of a second handling (a second ticket,
+# a second booking, the form answered twice).
+REPLAYED_KEYS = ("text", "buttons", "image", "custom")
+
+
+def replies_to(events: Any, message_id: Text, recipient_id: Text
+               ) -> Optional[list[Dict[Text, Any]]]:
+    """The bot messages that answered the user message `message_id` (up to the next user
+    message), as the collecting output channel gave them; None if there is no such message."""
+    found, replies = False, []
+    for event in events:
+        kind = getattr(event, "type_name", None)
+        if kind == "user":
+            if found:
+                break
+            found = getattr(event, "message_id", None) == message_id
+        elif found and kind == "bot":
+            message = {"recipient_id": recipient_id, "text": event.text}
+            message.update({key: value for key, value in (event.data or {}).items()
+                            if key in REPLAYED_KEYS and value})
+            replies.append({key: value for key, value in message.items()
+                            if value is not None})
+    return replies if found else None
+
+
+async def answered_before(agent: Any, sender_id: Text, message_id: Text
+                          ) -> Optional[list[Dict[Text, Any]]]:
+    """`replies_to` in the stored conversation, read under the conversation's lock (so an
+    attempt still being handled finishes first); None when the agent has no stores."""
+    lock_store = getattr(agent, "lock_store", None)
+    tracker_store = getattr(agent, "tracker_store", None)
+    if lock_store is None or tracker_store is None:
+        return None
+    async with lock_store.lock(sender_id):
+        tracker = await tracker_store.retrieve(sender_id)
+    if tracker is None:
+        return None
+    return replies_to(tracker.events, message_id, sender_id)
 
 
 # --- proactive messages: Rasa → web app → the employee's browser ---------------------------------
@@ -246,14 +318,21 @@ class WidgetInput(InputChannel):
             issuer=credentials.get("token_issuer") or "helpdesk-intranet",
             audience=credentials.get("token_audience") or "helpdesk-widget",
             push_url=credentials.get("push_url") or None,
+            push_secret=credentials.get("push_secret") or None,
+            principal_key=principal_key(credentials.get("principal_key")),
+            entra_tenant=str(credentials.get("entra_tenant_id") or "").strip().lower(),
         )
 
     def __init__(self, secret: Text, issuer: Text, audience: Text,
-                 push_url: Optional[Text] = None) -> None:
+                 push_url: Optional[Text] = None, *, push_secret: Optional[Text] = None,
+                 principal_key: Optional[bytes] = None, entra_tenant: Text = "") -> None:
+        self.entra_tenant = entra_tenant
         self.secret = secret
         self.issuer = issuer
         self.audience = audience
         self.push_url = push_url
+        self.push_secret = push_secret
+        self.principal_key = principal_key
 
     def get_output_channel(self) -> Optional[OutputChannel]:
         """Where messages go that Rasa sends outside a request (None: not configured)."""
@@ -261,9 +340,15 @@ class WidgetInput(InputChannel):
             return None
         return WidgetPushOutput(self.push_url, push_key(self.secret))
 
+    def _signing_key(self) -> bytes:
+        if not self.principal_key:
+            raise RuntimeError("widget channel: no principal_key to sign principals with")
+        return self.principal_key
+
     def verify(self, request: Request) -> VerifiedSession:
         token = bearer_token(request.headers.get("Authorization"))
-        return verify_session_token(token, self.secret, self.issuer, self.audience)
+        return verify_session_token(token, self.secret, self.issuer, self.audience,
+                                    entra_tenant=self.entra_tenant)
 
     def blueprint(
         self, on_new_message: Callable[[UserMessage], Awaitable[Any]]
@@ -285,21 +370,30 @@ class WidgetInput(InputChannel):
                 return _error(413, "message too large")
             try:
                 message = parse_incoming(json.loads(request.body or b"null"))
-            except json.JSONDecodeError:
-                return _error(400, "body is not valid JSON")
+            except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested too deep
+                return _error(400, "body is not valid UTF-8 JSON")
             except InvalidMessage as error:
                 return _error(400, str(error))
             collector = CollectingOutputChannel()
+            sender = conversation_id(CHANNEL, session.principal_tenant, session.subject)
+            message_id = message.message_id or new_message_id()
+            if message.retry:
+                try:
+                    replayed = await answered_before(getattr(request.app.ctx, "agent", None),
+                                                     sender, message_id)
+                except Exception as error:  # the stores are down: the sender tries again
+                    logger.error("widget.retry.failed error=%s", type(error).__name__)
+                    return _error(503, "the assistant could not handle this message")
+                if replayed is not None:
+                    logger.info("widget.retry.answered_before")
+                    return response.json(replayed)
             try:
+                metadata = principal_metadata(
+                    self._signing_key(), CHANNEL, session.principal_tenant, session.subject,
+                    sender_id=sender, message_id=message_id, text=message.text)
                 await on_new_message(
-                    UserMessage(
-                        message.text,
-                        collector,
-                        conversation_id(CHANNEL, session.issuer, session.subject),
-                        input_channel=CHANNEL,
-                        message_id=message.message_id,
-                        metadata=principal_metadata(CHANNEL, session.issuer, session.subject),
-                    )
+                    UserMessage(message.text, collector, sender, input_channel=CHANNEL,
+                                message_id=message_id, metadata=metadata)
                 )
             except Exception as error:  # log the type only: messages may hold personal data
                 logger.error("widget.message.failed error=%s", type(error).__name__)

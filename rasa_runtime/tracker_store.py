@@ -37,9 +37,12 @@ corrupt the file; PostgreSQL is the production store).
 """
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import logging
+import os
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Text
@@ -57,6 +60,19 @@ from rasa.shared.nlu.constants import INTENT_NAME_KEY
 logger = logging.getLogger(__name__)
 
 DEFAULT_CACHE_SIZE = 500
+# A database that drops its connections (a restart, a fail-over) is tried again for this long
+# (issue 27). Rasa wraps every tracker store in `FailSafeTrackerStore`, which turns a failed
+# save into a save to memory (the message is answered and never stored) and a failed read into
+# "no conversation" (a new session: the form in progress forgotten): a restart of PostgreSQL
+# under load lost 3 of 200 messages that way before this.
+RETRY_SECONDS = float(os.environ.get("TRACKER_STORE_RETRY_SECONDS", "15"))
+RETRY_PAUSES = (0.1, 0.25, 0.5, 1.0)
+
+
+def _transient(error: BaseException) -> bool:
+    """A failure of the connection, not of the statement: worth one more try."""
+    return isinstance(error, sa.exc.OperationalError) or (
+        isinstance(error, sa.exc.DBAPIError) and error.connection_invalidated)
 
 
 @dataclass
@@ -80,6 +96,11 @@ def _latest_session_query(events: sa.Table) -> Any:
         events.c.sender_id == sa.bindparam("sender_id"),
         sa.or_(events.c.timestamp >= session_start, session_start.is_(None)),
     ).order_by(events.c.id)
+
+
+# `count` new ids from the sequence behind the events table's id (a SERIAL on PostgreSQL).
+DRAW_EVENT_IDS = sa.text(
+    "SELECT nextval(pg_get_serial_sequence('events', 'id')) FROM generate_series(1, :count)")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -126,7 +147,29 @@ class CachingSQLTrackerStore(SQLTrackerStore):
 
     # --- reading -------------------------------------------------------------------------------
 
+    async def _retrying(self, operation: Any, *args: Any) -> Any:
+        """`await operation(*args)`, again after a transient database failure (the pool drops
+        the dead connections; the next try takes a new one) until RETRY_SECONDS have passed.
+        A failed try has changed nothing: each write is one transaction, and the kept state
+        changes only after it commits."""
+        deadline = time.monotonic() + RETRY_SECONDS
+        for attempt in itertools.count():
+            try:
+                return await operation(*args)
+            except sa.exc.DBAPIError as error:
+                pause = RETRY_PAUSES[min(attempt, len(RETRY_PAUSES) - 1)]
+                if not _transient(error) or time.monotonic() + pause > deadline:
+                    raise
+                logger.warning("tracker_store.retry error=%s", type(error).__name__)
+                await asyncio.sleep(pause)  # backing off while the database comes back
+
     async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
+        return await self._retrying(self._retrieve_current, sender_id)
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        await self._retrying(self._save, tracker)
+
+    async def _retrieve_current(self, sender_id: Text) -> Optional[DialogueStateTracker]:
         """The conversation's current session, from memory when it is provably current, or
         brought up to date with the events another process added since."""
         kept = self._kept.get(sender_id)
@@ -199,7 +242,7 @@ class CachingSQLTrackerStore(SQLTrackerStore):
 
     # --- writing -------------------------------------------------------------------------------
 
-    async def save(self, tracker: DialogueStateTracker) -> None:
+    async def _save(self, tracker: DialogueStateTracker) -> None:
         """Append the events not yet stored; stock behaviour for a tracker not kept here."""
         kept = self._kept.get(tracker.sender_id)
         if (kept is None and len(tracker.events) > 0
@@ -211,26 +254,43 @@ class CachingSQLTrackerStore(SQLTrackerStore):
             self._kept.pop(tracker.sender_id, None)
             await super().save(tracker)  # counts what is stored, as Rasa does
             return
-        await self.stream_events(tracker)
         new_events = list(itertools.islice(tracker.events, kept.stored, None))
         if not new_events:
             return
         kept.last_id = self._insert(tracker.sender_id, new_events) or kept.last_id
         kept.stored = len(tracker.events)
+        if self.event_broker is not None:
+            # The new events are known here: the stock `stream_events` would re-read the
+            # tracker to diff it (a full read, as the kept one is already ahead). Published
+            # after the insert commits, so the broker never carries an event that is not stored.
+            await self._stream_new_events(self.event_broker, new_events, tracker.sender_id)
         if any(isinstance(event, SessionStarted) for event in new_events):
             self._kept.pop(tracker.sender_id, None)  # the next read returns the new session only
 
     def _insert(self, sender_id: Text, events: List[Event]) -> Optional[int]:
-        """Insert the events one by one, in order (ids give the order); return the last id.
+        """Insert the events in order (ids give the order) in one transaction; return the last
+        id.
 
-        One statement per event, not one multi-row statement: a multi-row VALUES list does
-        not promise to draw sequence numbers in row order.
+        On PostgreSQL the ids are drawn first, as many as there are events, and handed to the
+        rows in ascending order, then all rows go in one batched statement: three round trips
+        to the server (draw, insert, commit) instead of one per event and the commit, each a
+        blocking call on Rasa's event loop (issue 27's profile of the production benchmark:
+        SQL calls were the largest part of a Rasa worker's busy samples). A multi-row VALUES
+        list alone would not promise to draw sequence numbers in row order; ids drawn from the
+        sequence are unique and increase from one call to the next, so sorting them does. On
+        SQLite, one statement per event, as before.
         """
-        last_id = None
+        rows = [self._row(sender_id, event) for event in events]
         with self.engine.begin() as connection:  # one transaction, committed on leaving
-            for event in events:
-                result = connection.execute(self._insert_event, self._row(sender_id, event))
-                last_id = result.inserted_primary_key[0]
+            if self.engine.dialect.name == "postgresql" and len(rows) > 1:
+                ids = sorted(connection.execute(DRAW_EVENT_IDS, {"count": len(rows)}).scalars())
+                for row, event_id in zip(rows, ids):
+                    row["id"] = event_id
+                connection.execute(self._insert_event, rows)
+                return ids[-1]
+            last_id = None
+            for row in rows:
+                last_id = connection.execute(self._insert_event, row).inserted_primary_key[0]
         return last_id
 
     @staticmethod

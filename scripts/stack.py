@@ -5,7 +5,11 @@ SQLite lock store on this host), every HTTP surface bound to 127.0.0.1, secrets 
 already in the environment wins, which is how production stores are configured. Ctrl-C (or
 SIGTERM) stops every child process; so does the exit of any one of them.
 
-Usage: python scripts/stack.py [--model models/x.tar.gz] [--dev-signin]
+With --logs DIR each process writes its output to DIR/<process>.log and this terminal shows
+only progress, the addresses and anything that stops the stack (`make run` does this, into
+var/logs); without it every process writes here (the tests and the benchmark read that).
+
+Usage: python scripts/stack.py [--model models/x.tar.gz] [--dev-signin] [--logs DIR] [--restart]
 Run with the services runtime's Python (it only needs the standard library).
 """
 from __future__ import annotations
@@ -24,15 +28,42 @@ import urllib.request
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import IO, Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 VAR = Path(os.environ.get("HELPDESK_VAR_DIR") or ROOT / "var")
 SECRETS_FILE = VAR / "secrets.env"
-SECRET_NAMES = ("RASA_AUTH_TOKEN", "RASA_JWT_SECRET", "WIDGET_TOKEN_SECRET")
-READY_TIMEOUT_SECONDS = float(os.environ.get("STACK_READY_TIMEOUT", "180"))
+SECRET_NAMES = ("RASA_AUTH_TOKEN", "WIDGET_TOKEN_SECRET", "ACTION_SERVER_TOKEN",
+                "HELPDESK_PRINCIPAL_KEY", "RELAY_CONSOLE_KEY", "RELAY_TICKETS_KEY",
+                "RELAY_RECORDS_KEY")
+# Which process holds which secret, and no other (docs/security.md has why); docker-compose.yml
+# and kubernetes/ give each container the same.
+SECRETS_OF = {
+    "rasa": ("RASA_AUTH_TOKEN", "WIDGET_TOKEN_SECRET", "ACTION_SERVER_TOKEN",
+             "HELPDESK_PRINCIPAL_KEY", "RELAY_CONSOLE_KEY", "RELAY_TICKETS_KEY",
+             "RELAY_RECORDS_KEY"),
+    "action server": ("ACTION_SERVER_TOKEN", "HELPDESK_PRINCIPAL_KEY", "RELAY_RECORDS_KEY"),
+    "web app": ("WIDGET_TOKEN_SECRET", "RELAY_CONSOLE_KEY"),
+    "ticket worker": ("RELAY_TICKETS_KEY",),
+    "insight consumer": (),
+}
+# Secrets a deployment may set and make run never generates: each, when set, goes to the one
+# process that uses it, like the generated ones (docs/security.md).
+OPTIONAL_SECRETS_OF = {
+    "rasa": ("TEAMS_APP_PASSWORD", "SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN",
+             "LOCK_STORE_PASSWORD"),
+    "action server": ("ORACLE_HCM_CLIENT_SECRET", "ORACLE_ERP_CLIENT_SECRET", "SF_PRIVATE_KEY"),
+    "web app": ("ENTRA_CLIENT_SECRET",),
+    "ticket worker": ("NOTIFY_API_KEY",),
+    "insight consumer": (),
+}
+PRIVATE = frozenset(SECRET_NAMES).union(*OPTIONAL_SECRETS_OF.values())
+# Rasa loads its model in about 100 s on an idle 2-core machine, many minutes on a busy one.
+READY_TIMEOUT_SECONDS = float(os.environ.get("STACK_READY_TIMEOUT", "600"))
 STOP_GRACE_SECONDS = 10
+PROGRESS_SECONDS = 30
 HOST_LOCK_STORE = "rasa_runtime.lock_store.SQLiteLockStore"
+WORKER_HEARTBEAT = "ticket-worker.alive"  # touched after each good pass of the worker
 
 
 @dataclass
@@ -43,6 +74,32 @@ class Child:
     process: subprocess.Popen | None = None
     # Rasa: up when every worker has loaded its model (scripts/rasa_server.py's marker files).
     all_workers_ready: Callable[[], bool] | None = None
+    # Variables of this child only (its own internal metrics port, its own secrets).
+    own_env: dict[str, str] | None = None
+    log: Path | None = None  # where its output goes (None: this process's own output)
+
+    def start(self, env: dict[str, str], logs: Path | None) -> None:
+        output: IO[bytes] | None = None
+        if logs is not None:
+            self.log = logs / f"{self.name.replace(' ', '-')}.log"
+            output = self.log.open("wb")
+        # Every secret is taken out of the shared environment; the child gets its own back.
+        shared = {name: value for name, value in env.items() if name not in PRIVATE}
+        try:
+            self.process = subprocess.Popen(self.command, cwd=ROOT,
+                                            env={**shared, **(self.own_env or {})}, stdout=output,
+                                            stderr=subprocess.STDOUT if output else None,
+                                            start_new_session=True)
+        finally:
+            if output is not None:
+                output.close()  # the child has its own copy of the file
+
+    def last_words(self, lines: int = 30) -> str:
+        """The end of its log (for a process that stopped), or nothing without a log."""
+        if self.log is None or not self.log.exists():
+            return ""
+        tail = self.log.read_text(errors="replace").splitlines()[-lines:]
+        return "\n".join([f"--- the end of {self.log}:", *tail])
 
 
 def load_or_create_secrets() -> dict[str, str]:
@@ -93,10 +150,22 @@ def stack_environment(dev_signin: bool) -> dict[str, str]:
         # Human handoff: Rasa pushes agent replies to the web app; business hours or "always".
         "WIDGET_PUSH_URL": f"http://127.0.0.1:{env.get('WEB_PORT', '8080')}/internal/widget/push",
         "HANDOFF_HOURS": "business",
+        # Service insight: Rasa's SQL event broker in its own file; "off" for none (benchmark),
+        # amqp://... for RabbitMQ. The consumer reads it into the helpdesk database.
+        "EVENT_BROKER_URL": f"sqlite:///{VAR / 'rasa_events.db'}",
+        "EVENT_BROKER_QUEUE": "helpdesk-insight",
+        "EVENT_BROKER_EXCHANGE": "rasa-exchange",
+        # Prometheus metrics, each process on its own loopback port (never the web app's).
+        "WEB_METRICS_PORT": "9101",
+        "ACTION_METRICS_PORT": "9102",
+        "WORKER_METRICS_PORT": "9103",
+        "INSIGHT_METRICS_PORT": "9104",
         # Teams and Slack channels: off (503) unless all of a channel's values are set.
         "TEAMS_APP_ID": "",
         "TEAMS_APP_PASSWORD": "",
         "TEAMS_TENANT_ID": "",
+        # Sign-in with Entra ID (bot/signin): off unless all three identifiers are set.
+        "ENTRA_TENANT_ID": "",
         "SLACK_SIGNING_SECRET": "",
         "SLACK_BOT_TOKEN": "",
         "SLACK_TEAM_ID": "",
@@ -104,6 +173,7 @@ def stack_environment(dev_signin: bool) -> dict[str, str]:
         "TEAMS_OPENID_METADATA_URL": "",
         "TEAMS_AUTHORITY_HOST": "",
         "SLACK_API_URL": "",
+        "SLACK_EMAIL_IDENTITY": "",
         "PYTHONPATH": str(ROOT),
         "TF_CPP_MIN_LOG_LEVEL": "2",
         "RASA_TELEMETRY_ENABLED": "false",
@@ -158,19 +228,39 @@ def children(env: dict[str, str], model: str) -> list[Child]:
     services_python = str(ROOT / ".venv" / "services" / "bin" / "python")
     rasa_python = str(ROOT / ".venv" / "rasa" / "bin" / "python")
     env["RASA_MODEL"] = model
+
+    def own(name: str, metrics_port: str | None = None) -> dict[str, str]:
+        """The child's secrets (SECRETS_OF, and those of OPTIONAL_SECRETS_OF that are set) and
+        its internal metrics port."""
+        variables = {secret: env[secret] for secret in SECRETS_OF[name]}
+        variables.update({secret: env[secret] for secret in OPTIONAL_SECRETS_OF[name]
+                          if secret in env})
+        if metrics_port:
+            variables["METRICS_PORT"] = env[metrics_port]
+        return variables
+
     return [
         Child("action server",
-              [services_python, "-m", "rasa_sdk", "--actions", "actions",
+              [services_python, str(ROOT / "scripts" / "action_server.py"), "--actions", "actions",
                "--port", env["ACTION_SERVER_PORT"]],
-              f"http://127.0.0.1:{env['ACTION_SERVER_PORT']}/health"),
+              f"http://127.0.0.1:{env['ACTION_SERVER_PORT']}/health",
+              own_env=own("action server", "ACTION_METRICS_PORT")),
         Child("rasa", [rasa_python, str(ROOT / "scripts" / "rasa_server.py")],
-              f"http://127.0.0.1:{env['RASA_PORT']}/", all_workers_ready=rasa_readiness(env)),
+              f"http://127.0.0.1:{env['RASA_PORT']}/", all_workers_ready=rasa_readiness(env),
+              own_env=own("rasa")),
         Child("web app", [services_python, "-m", "bot.web"],
-              f"http://127.0.0.1:{env['WEB_PORT']}/healthz"),
-        # SLA breach flags and ticket notifications (proactive messages through Rasa's API).
-        Child("ticket worker", [services_python, "-m", "bot.tickets.worker", "--interval", "5"],
-              None),
-    ]
+              f"http://127.0.0.1:{env['WEB_PORT']}/healthz",
+              own_env=own("web app", "WEB_METRICS_PORT")),
+        # SLA breach flags and ticket notifications (through Rasa's relay channel).
+        Child("ticket worker", [services_python, "-m", "bot.ticket_worker", "--interval", "5",
+                                "--heartbeat", str(VAR / WORKER_HEARTBEAT)],
+              None, own_env=own("ticket worker", "WORKER_METRICS_PORT")),
+    ] + ([] if env.get("INSIGHT_CONSUMER") == "external" else [
+        # Conversation facts from Rasa's event broker (bot/insight/consumer.py);
+        # INSIGHT_CONSUMER=external leaves it to the caller (the insight week's fault runs).
+        Child("insight consumer", [services_python, "-m", "bot.insight.consumer"], None,
+              own_env=own("insight consumer", "INSIGHT_METRICS_PORT")),
+    ])
 
 
 def is_up(url: str) -> bool:
@@ -196,28 +286,46 @@ def stop(started: list[Child]) -> None:
             child.process.wait()
 
 
-def wait_until_ready(started: list[Child]) -> None:
+def wait_until_ready(started: list[Child], began: float) -> None:
     deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+    next_note = time.monotonic() + PROGRESS_SECONDS
     pending = list(started)
     while pending:
         for child in list(pending):
             if child.process.poll() is not None:
-                raise RuntimeError(f"{child.name} exited with code {child.process.returncode}")
+                raise RuntimeError(f"{child.name} exited with code {child.process.returncode}\n"
+                                   f"{child.last_words()}".rstrip())
             if ((child.health_url is None or is_up(child.health_url))
                     and (child.all_workers_ready is None or child.all_workers_ready())):
-                print(f"  {child.name} is up", flush=True)
+                print(f"  {child.name} is up ({time.monotonic() - began:.0f} s)", flush=True)
                 pending.remove(child)
-        if pending and time.monotonic() > deadline:
+        now = time.monotonic()
+        if pending and now > deadline:
             names = ", ".join(c.name for c in pending)
             raise RuntimeError(f"not ready after {READY_TIMEOUT_SECONDS:.0f} s: {names}")
+        if pending and now >= next_note:  # Rasa loading its model takes a minute or more
+            names = ", ".join(c.name for c in pending)
+            print(f"  waiting for {names} ({now - began:.0f} s)", flush=True)
+            next_note = now + PROGRESS_SECONDS
         if pending:
             time.sleep(0.5)  # polling a readiness probe, not synchronising a test
+
+
+def display(path: Path) -> str:
+    """A path relative to the repository when it is inside it."""
+    resolved = path.resolve()
+    return str(resolved.relative_to(ROOT)) if resolved.is_relative_to(ROOT) else str(path)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=None, help="model archive (default: models/current.txt)")
     parser.add_argument("--dev-signin", action="store_true", help="offer the demo sign-in page")
+    parser.add_argument("--logs", type=Path, default=None,
+                        help="write each process's output to LOGS/<process>.log")
+    parser.add_argument("--restart", action="store_true",
+                        help="start a process that exits again instead of stopping the stack "
+                             "(as the containers' restart policy does; the soak's fault runs)")
     args = parser.parse_args()
     model = args.model or (ROOT / "models" / "current.txt").read_text().strip()
     env = stack_environment(args.dev_signin)
@@ -232,12 +340,13 @@ def main() -> int:
     signal.signal(signal.SIGINT, on_signal)  # also when started in the background
     began = time.monotonic()
     try:
+        if args.logs is not None:
+            args.logs.mkdir(parents=True, exist_ok=True)
         for child in children(env, model):
             print(f"starting {child.name}", flush=True)
-            child.process = subprocess.Popen(child.command, cwd=ROOT, env=env,
-                                             start_new_session=True)
+            child.start(env, args.logs)
             started.append(child)
-        wait_until_ready(started)
+        wait_until_ready(started, began)
         (VAR / "stack.pids.json").write_text(
             json.dumps({child.name: child.process.pid for child in started}))
         web = f"http://localhost:{env['WEB_PORT']}"
@@ -246,11 +355,22 @@ def main() -> int:
               f"  health         {web}/healthz\n"
               f"  Rasa HTTP API  {env['RASA_URL']} (loopback, token in var/secrets.env)\n"
               f"  action server  http://127.0.0.1:{env['ACTION_SERVER_PORT']} (loopback)\n"
-              "Press Ctrl-C to stop.", flush=True)
-        while all(child.process.poll() is None for child in started):
+              + (f"  logs           {display(args.logs)}/*.log\n" if args.logs else "")
+              + "Press Ctrl-C to stop.", flush=True)
+        pids = VAR / "stack.pids.json"
+        while all(child.process.poll() is None for child in started) or args.restart:
+            for child in started:
+                if args.restart and child.process.poll() is not None:
+                    # As docker-compose's `restart: unless-stopped` and Kubernetes do.
+                    print(f"restarting {child.name} (exited with {child.process.returncode})",
+                          flush=True)
+                    child.start(env, args.logs)
+                    pids.write_text(json.dumps({c.name: c.process.pid for c in started}))
             time.sleep(0.5)
-        failed = [c.name for c in started if c.process.poll() is not None]
-        print(f"stopping: {', '.join(failed)} exited", file=sys.stderr)
+        failed = [c for c in started if c.process.poll() is not None]
+        print(f"stopping: {', '.join(c.name for c in failed)} exited", file=sys.stderr)
+        for child in failed:
+            print(child.last_words(), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("\nstopping", flush=True)

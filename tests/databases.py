@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
-from bot.demo_data import load_demo_data
+from bot.demo.organisation import seed_organisation
 from bot.storage.database import Database
 from bot.storage.migrate import upgrade
 
@@ -66,7 +66,7 @@ def demo_database(backend: str, tmp_path: Path, today: dt.date) -> Iterator[Data
         db = Database(url)
         try:
             with db.unit_of_work() as session:
-                load_demo_data(session, today)
+                seed_organisation(session, today)
             yield db
         finally:
             db.dispose()

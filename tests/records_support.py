@@ -1,9 +1,10 @@
-"""Databases with the records demo (bot/records/demo.py), for the records, leave-booking,
+"""Databases with the records demo (bot/demo/records.py), for the records, leave-booking,
 pay and access tests. Kept apart from tests/databases.py, whose demo the older tests use."""
 
 from __future__ import annotations
 
 import atexit
+import os
 import datetime as dt
 import shutil
 import tempfile
@@ -16,9 +17,9 @@ from typing import Any
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
-from bot.demo_data import DEMO_WIDGET_ISSUER
+from bot.demo.description import DEMO_WIDGET_ISSUER
+from bot.demo.records import seed_records
 from bot.identity import Principal
-from bot.records.demo import load_records_demo
 from bot.storage.database import Database
 from bot.storage.migrate import upgrade
 from bot.storage.models import AuditEvent, ChannelIdentity, Employee
@@ -35,7 +36,7 @@ def _build(url: str, today: dt.date, employees: int) -> None:
     db = Database(url)
     try:
         with db.unit_of_work() as session:
-            load_records_demo(session, today, employees=employees)
+            seed_records(session, today, employees=employees)
     finally:
         db.dispose()
 
@@ -93,11 +94,26 @@ def records_database(
         url = make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
     db = Database(url)
     try:
-        yield db
+        with _systems_of_record(db, today):
+            yield db
     finally:
         db.dispose()
         if name:
             _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def _systems_of_record(db: Database, today: dt.date) -> Iterator[None]:
+    """With TEST_BACKOFFICE=oracle|successfactors, the records are served by that vendor's
+    adapter over HTTP from local fakes seeded with this database (tests/backoffice_fakes),
+    so a suite (the access battery) runs unchanged on each adapter."""
+    if os.environ.get("TEST_BACKOFFICE", "sql") == "sql":
+        yield
+        return
+    from tests.backoffice_fakes import plugged_in
+
+    with plugged_in(db, today):
+        yield
 
 
 def build_records_database(url: str, today: dt.date = TODAY, employees: int = 40) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import threading
@@ -20,6 +19,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from scripts.stack_process import PORT_VARIABLES, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -39,12 +40,6 @@ class Stack:
     tracker_url: str
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def current_model() -> str:
     override = os.environ.get("TEST_RASA_MODEL")
     if override:
@@ -59,7 +54,8 @@ def current_model() -> str:
 @contextmanager
 def running_stack(workdir: Path, extra_env: dict[str, str] | None = None,
                   dev_signin: bool = True) -> Iterator[Stack]:
-    ports = {name: free_port() for name in ("WEB_PORT", "RASA_PORT", "ACTION_SERVER_PORT")}
+    # Free ports, unless the caller names its own (a session given a port range, say).
+    ports = {name: int((extra_env or {}).get(name) or free_port()) for name in PORT_VARIABLES}
     database_url = f"sqlite:///{workdir / 'helpdesk.db'}"
     tracker_url = f"sqlite:///{workdir / 'tracker.db'}"
     env = {
@@ -69,8 +65,10 @@ def running_stack(workdir: Path, extra_env: dict[str, str] | None = None,
         "HELPDESK_DATABASE_URL": database_url,
         "TRACKER_STORE_URL": tracker_url,
         "RASA_AUTH_TOKEN": secrets.token_urlsafe(40),
-        "RASA_JWT_SECRET": secrets.token_urlsafe(40),
         "WIDGET_TOKEN_SECRET": secrets.token_urlsafe(40),
+        **{name: secrets.token_urlsafe(40) for name in (
+            "ACTION_SERVER_TOKEN", "HELPDESK_PRINCIPAL_KEY", "RELAY_CONSOLE_KEY",
+            "RELAY_TICKETS_KEY", "RELAY_RECORDS_KEY")},
         "PYTHONPATH": str(ROOT),
         **(extra_env or {}),
     }

@@ -14,13 +14,14 @@ from dataclasses import dataclass
 
 from bot.identity import Principal
 from bot.storage.database import Database
-from bot.tickets.models import ServiceLine
+from bot.tickets.enums import ServiceLine
 from bot.tickets.requester import NewTicket, idempotency_key, raise_ticket
 from bot.tickets.sla import SlaPolicy
 
 from .accounts import ConsoleAgent
-from .models import HandoffStatus
-from .queue import Ended, check_assignee, end_handoff, ticket_description
+from .agent import Ended, check_assignee, end_handoff
+from .enums import HandoffStatus
+from .transcript import ticket_description
 
 MIN_DESCRIPTION = 10
 

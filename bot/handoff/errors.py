@@ -30,3 +30,7 @@ class InvalidHandoffInput(HelpdeskError):
 
 class SignInFailed(HelpdeskError):
     """Unknown user, wrong password, disabled, locked or demo-only account (never says which)."""
+
+
+class SignInBusy(HelpdeskError):
+    """Too many password checks are running at once: try again in a moment (429)."""

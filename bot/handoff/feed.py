@@ -2,7 +2,7 @@
 
 While a conversation is paused Rasa predicts nothing, but it still parses and stores every user
 message in its tracker store. The web app copies the user messages of open handoffs from there
-into the handoff transcript (`queue.record_employee_messages`) twice a second, whatever the
+into the handoff transcript (`transcript.record_employee_messages`) twice a second, whatever the
 channel (widget, Teams, Slack) and whichever Rasa replica took the message.
 
 Why the tracker store and not Rasa's event broker: it needs no extra service and no extra Rasa
@@ -23,7 +23,7 @@ from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, cr
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from .queue import FeedMessage, FeedTarget
+from .transcript import FeedMessage, FeedTarget
 
 log = logging.getLogger(__name__)
 

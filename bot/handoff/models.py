@@ -18,7 +18,6 @@ logged.
 from __future__ import annotations
 
 import datetime as dt
-import enum
 
 from sqlalchemy import (
     Boolean,
@@ -32,32 +31,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from bot.storage.models import Base, Employee, _enum, utcnow
-from bot.tickets.models import ServiceLine
+from bot.storage.models import Base, Employee, _enum
+from bot.storage.times import utcnow
+from bot.tickets.enums import ServiceLine
 
-
-class HandoffStatus(str, enum.Enum):
-    WAITING = "waiting"  # in the queue of its skill
-    ASSIGNED = "assigned"  # an agent claimed it and is talking to the employee
-    RESUMED = "resumed"  # handed back to the assistant
-    TICKETED = "ticketed"  # turned into a helpdesk ticket
-    CANCELLED = "cancelled"  # withdrawn (e.g. the employee left before anyone claimed it)
-
-
-OPEN_STATUSES = frozenset({HandoffStatus.WAITING, HandoffStatus.ASSIGNED})
-
-
-class HandoffReason(str, enum.Enum):
-    REQUESTED = "requested"  # the employee asked for a person
-    NOT_UNDERSTOOD = "not_understood"  # two failed understandings in a row, then "yes"
-    REFERRED = "referred"  # an action decided the case needs a person
-
-
-class EntryKind(str, enum.Enum):
-    EMPLOYEE = "employee"  # what the employee wrote (seen by agents)
-    AGENT = "agent"  # an agent's reply (sent to the employee)
-    NOTE = "note"  # an agent's internal note (never shown to the employee)
-    SYSTEM = "system"  # queue events: requested, claimed, transferred, handed back...
+from .enums import OPEN_STATUSES, EntryKind, HandoffReason, HandoffStatus
 
 
 class Handoff(Base):
@@ -85,6 +63,8 @@ class Handoff(Base):
     claimed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     ticket_reference: Mapped[str | None] = mapped_column(String(16))
+    # When the retention schedule replaced the transcript's text by its redacted form.
+    text_redacted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     # What the employee was last told about their place in the queue.
     told_position: Mapped[int | None] = mapped_column(Integer)
     told_wait_minutes: Mapped[int | None] = mapped_column(Integer)
@@ -104,6 +84,9 @@ class HandoffEntry(Base):
     kind: Mapped[EntryKind] = mapped_column(_enum(EntryKind, "handoff_entry_kind"))
     author: Mapped[str | None] = mapped_column(String(64))  # agent username for agent/note
     body: Mapped[str] = mapped_column(Text)
+    # What everyone but the employee sees (the console, tickets made from it): `body` with its
+    # personal data redacted (bot.redaction), computed once when the entry is written.
+    shared_body: Mapped[str | None] = mapped_column(Text)
     # Employee messages: "evt:<tracker event id>"; agent replies: a per-submission key.
     source_key: Mapped[str | None] = mapped_column(String(64))
     # Agent replies: when Rasa accepted it for the employee's channel (None: not yet / failed).
@@ -115,6 +98,7 @@ class Agent(Base):
     """A helpdesk agent's local console account (production may use OIDC instead)."""
 
     __tablename__ = "agents"
+    __table_args__ = (UniqueConstraint("entra_tenant_id", "entra_object_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
@@ -122,11 +106,27 @@ class Agent(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     skills: Mapped[str] = mapped_column(String(100))  # comma-separated ServiceLine values
     departments: Mapped[str] = mapped_column(String(200), default="")  # "" = every department
+    roles: Mapped[str] = mapped_column(String(200), default="agent")  # comma-separated bot.roles
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     demo: Mapped[bool] = mapped_column(Boolean, default=False)  # signs in only in dev mode
-    failed_signins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # The Entra ID user who signs in as this account (migration 0010): tenant id and object
+    # id, lower case; both null for a local-password account.
+    entra_tenant_id: Mapped[str | None] = mapped_column(String(64))
+    entra_object_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class SigninThrottle(Base):
+    """Sign-in attempts counted per scope and key (bot/handoff/signin_throttle.py): one row per
+    (account, address) pair, address, and account, each updated by one atomic statement."""
+
+    __tablename__ = "signin_throttles"
+
+    scope: Mapped[str] = mapped_column(String(16), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    window_started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class AgentSession(Base):
@@ -139,6 +139,9 @@ class AgentSession(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    # Roles the identity provider granted for this session (Entra app roles, mapped to
+    # bot.roles); null: the account's own roles (a local-password session).
+    granted_roles: Mapped[str | None] = mapped_column(String(200))
 
     agent: Mapped[Agent] = relationship()
 

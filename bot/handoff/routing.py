@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from bot.business_calendar import BusinessCalendar, calendar_from_settings
 from bot.config import Settings
 from bot.tickets.categories import classify_category
-from bot.tickets.models import ServiceLine
+from bot.tickets.enums import ServiceLine
 
 DEFAULT_SKILL = ServiceLine.HR
 DEFAULT_HANDLING_MINUTES = 6.0

@@ -2,20 +2,20 @@
 
 It holds what the agent needs to avoid asking the employee to repeat themselves: why they
 asked, the topics of the conversation (recent intents), the facts the assistant had gathered
-(slots) and the last few messages. Identifiers an agent does not need in a queue view are
-replaced by placeholders: e-mail addresses, phone numbers, National Insurance numbers, bank
-sort codes, card and account numbers, postcodes. Names cannot be spotted reliably without a
-language model, so they are not removed; the agent sees the employee's name anyway (from the
-directory, audited), and the summary never leaves the helpdesk database.
+(slots) and the last few messages. Personal data in the messages and slot values is replaced by
+placeholders (`bot.redaction`: e-mail addresses, phone numbers, National Insurance,
+card, bank and reference numbers, postcodes, dates of birth, people's names and places); the
+agent sees the employee's own name from the directory (audited).
 
 Pure functions: no database, no Rasa.
 """
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from bot.redaction import redactor as redaction
 
 MAX_MESSAGES = 5
 MAX_MESSAGE_CHARS = 300
@@ -29,34 +29,11 @@ IGNORED_SLOTS = frozenset({
 # Internal intents and Rasa's own, not worth an agent's attention.
 IGNORED_INTENTS = frozenset({"nlu_fallback", "session_start", "restart", ""})
 
-# Order matters: the more specific patterns run first.
-_REDACTIONS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+"), "[email]"),
-    # National Insurance numbers, e.g. QQ 12 34 56 C: any two letters on purpose (HMRC's
-    # example prefix QQ is not a valid one, and people type what they have in front of them).
-    (re.compile(r"\b[A-Z]{2}\s?\d{2}\s?\d{2}\s?\d{2}\s?[A-D]\b", re.IGNORECASE),
-     "[NI number]"),
-    # Card numbers: 13 to 19 digits, optionally grouped by spaces or dashes.
-    (re.compile(r"(?<![\w-])(?:\d[ -]?){12,18}\d(?![\w-])"), "[card number]"),
-    # UK phone numbers: +44 or a leading 0, 10 or 11 digits in all.
-    (re.compile(r"(?<![\w-])(?:\+44\s?\(?0?\)?|\(?0)\d{2,4}\)?[\s-]?\d{3,4}[\s-]?\d{3,4}(?![\w-])"),
-     "[phone]"),
-    # Bank sort codes: 12-34-56 or 12 34 56.
-    (re.compile(r"(?<![\w-])\d{2}[- ]\d{2}[- ]\d{2}(?![\w-])"), "[sort code]"),
-    # UK postcodes, e.g. LS1 4AP, SW1A 2AA.
-    (re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}\b", re.IGNORECASE), "[postcode]"),
-    # Any other run of 6+ digits (account numbers, payroll ids); ticket references such as
-    # HR-000123 are kept: the digits follow a dash.
-    (re.compile(r"(?<![\w-])\d{6,}(?!\w)"), "[number]"),
-)
-
 
 def redact(text: str) -> str:
-    """`text` with personal identifiers replaced by placeholders, whitespace collapsed."""
-    cleaned = " ".join((text or "").split())
-    for pattern, placeholder in _REDACTIONS:
-        cleaned = pattern.sub(placeholder, cleaned)
-    return cleaned
+    """`text` with its personal data replaced by placeholders (`bot.redaction`),
+    whitespace collapsed."""
+    return redaction.redact(" ".join((text or "").split()))
 
 
 def _clip(text: str, limit: int) -> str:

@@ -28,10 +28,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 
+from bot.storage.concurrency import insert_ignoring_duplicates
 from bot.storage.database import Database
-from bot.storage.models import utcnow
+from bot.storage.times import utcnow
 
 from .models import WidgetOutboxMessage
 
@@ -64,13 +64,12 @@ def verify(key: bytes, timestamp: str | None, signed: str | None, body: bytes,
         raise InvalidPush("unsigned")
     if len(body) > MAX_BODY_BYTES:
         raise InvalidPush("too large")
-    try:
-        sent = int(timestamp)
-    except ValueError:
-        raise InvalidPush("bad timestamp") from None
-    if abs((time.time() if now is None else now) - sent) > MAX_SKEW_SECONDS:
+    if len(timestamp) > 12 or not (timestamp.isascii() and timestamp.isdigit()):
+        raise InvalidPush("bad timestamp")  # int() would take "١٢", "1_0", " 7" or raise
+    if abs((time.time() if now is None else now) - int(timestamp)) > MAX_SKEW_SECONDS:
         raise InvalidPush("stale")
-    if not hmac.compare_digest(signature(key, timestamp, body), signed.strip()):
+    offered = signed.strip().encode("utf-8", "surrogatepass")
+    if not hmac.compare_digest(signature(key, timestamp, body).encode("ascii"), offered):
         raise InvalidPush("bad signature")
 
 
@@ -92,7 +91,7 @@ def parse(body: bytes) -> Push:
     """The push in a verified body; only text, buttons, image, custom and author are kept."""
     try:
         data = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested too deep (found by tests/fuzz)
         raise InvalidPush("not JSON") from None
     if not isinstance(data, dict):
         raise InvalidPush("not an object")
@@ -125,13 +124,11 @@ def store(db: Database, push: Push, now: dt.datetime | None = None) -> bool:
     """Keep the message for the browser; False when this push id was already stored."""
     moment = now or utcnow()
     with db.unit_of_work() as session:
-        dialect = session.connection().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         table = WidgetOutboxMessage.__table__
         stored = session.execute(
-            insert(table).values(push_id=push.push_id, conversation_id=push.conversation_id,
-                                 created_at=moment, payload=json.dumps(push.message))
-            .on_conflict_do_nothing(index_elements=[table.c.push_id])
+            insert_ignoring_duplicates(session, table, [table.c.push_id])
+            .values(push_id=push.push_id, conversation_id=push.conversation_id,
+                    created_at=moment, payload=json.dumps(push.message))
             .returning(table.c.id)).all()
         session.execute(delete(WidgetOutboxMessage)
                         .where(WidgetOutboxMessage.created_at < moment - RETENTION))

@@ -1,7 +1,7 @@
 """What the employee reads about their handoff, in one place (actions and the console use it)."""
 from __future__ import annotations
 
-from bot.tickets.models import ServiceLine
+from bot.tickets.enums import ServiceLine
 
 from .routing import SKILL_TEAMS
 

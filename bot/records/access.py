@@ -95,15 +95,17 @@ def read_own(
     db: Database,
     principal: Principal,
     record_type: str,
-    reader: Callable[[Session, EmployeeRef], T],
+    reader: Callable[[EmployeeRef], T],
     *,
     about: Iterable[str] = (),
     action: str = "read",
 ) -> T:
-    """Run `reader` on the caller's own records in one unit of work, audited with it."""
+    """Run `reader` on the caller's own records (through the back-office port), then audit
+    the read. A read the system of record could not answer discloses nothing: it is not
+    audited as allowed."""
     employee = caller_for(db, principal, record_type, about)
+    result = reader(employee)
     with db.unit_of_work() as session:
-        result = reader(session, employee)
         record_access(
             session,
             principal=principal,
@@ -125,19 +127,24 @@ def read_report(
     principal: Principal,
     record_type: str,
     mention: str,
-    reader: Callable[[Session, EmployeeRef, int], T],
+    reader: Callable[[EmployeeRef, int], T],
 ) -> T:
-    """A line manager's read of one direct report's leave; anyone else is refused (audited)."""
+    """A line manager's read of one direct report's leave; anyone else is refused (audited).
+
+    Who reports to whom is the identity directory's (kept in step with the HR system by the
+    people feed); the records themselves are read through the back-office port."""
     manager = identify_caller(db, principal, record_type)
     with db.unit_of_work() as session:
         reports = direct_reports(session, manager.id)
         subject = resolve_mention(session, mention, among=reports) if reports else None
+        refused_subject = None
         if subject is None:
             refused_subject = resolve_mention(session, mention)
             if refused_subject == manager.id:
                 subject = manager.id
-        if subject is not None:
-            result = reader(session, manager, subject)
+    if subject is not None:
+        result = reader(manager, subject)
+        with db.unit_of_work() as session:
             record_access(
                 session,
                 principal=principal,
@@ -147,7 +154,7 @@ def read_report(
                 outcome=AuditOutcome.ALLOWED,
                 reason=None if subject == manager.id else "line manager of the subject",
             )
-            return result
+        return result
     _refuse(db, principal, manager, record_type, [refused_subject], NOT_A_REPORT)
     raise AccessRefused(record_type)
 

@@ -32,10 +32,17 @@ from pydantic import (
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.backoffice.record_tables import (
+    CostCentre,
+    EmploymentRecord,
+    LeaveEntitlement,
+    Payslip,
+    WorkingPattern,
+)
+from bot.backoffice.types import LeaveType, Region
 from bot.storage.database import Database
-from bot.storage.models import Department, Employee, LeaveEntitlement, LeaveType
+from bot.storage.models import Department, Employee
 
-from .models import CostCentre, EmploymentRecord, Payslip, Region, WorkingPattern
 from .money import parse_pounds
 
 MAX_ROWS = 200_000

@@ -12,18 +12,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy.orm import Session
-
 from bot.audit import record_access
 from bot.identity import EmployeeRef, Principal
 from bot.storage.database import Database
 from bot.storage.models import AuditOutcome
-from bot.tickets.references import begin_write_transaction
 
 from .access import caller_for, read_own
 from .errors import InvalidRequest
-from .models import ExpenseType
-from .port import ClaimLine, ClaimView, open_backoffice
+from bot.backoffice.registry import backoffice
+from bot.backoffice.types import ClaimLine, ClaimView, ExpenseType
+from bot.backoffice.writes import one_off_key, write_once
+
 
 MILEAGE_RATE_PENCE = 45
 MAX_LINE_PENCE = 500_000  # £5,000: bigger items go through procurement, not expenses
@@ -40,8 +39,8 @@ class ClaimsAnswer:
 def my_expense_claims(
     db: Database, principal: Principal, reference: str | None = None, *, about: Iterable[str] = ()
 ) -> ClaimsAnswer:
-    def read(session: Session, me: EmployeeRef) -> ClaimsAnswer:
-        claims = open_backoffice(session).expense_claims(me.id)
+    def read(me: EmployeeRef) -> ClaimsAnswer:
+        claims = backoffice(db).finance.expense_claims(me.id)
         wanted = None
         if reference:
             wanted = next((c for c in claims if c.reference == reference.upper()), None)
@@ -79,15 +78,21 @@ def check_line(line: ClaimLine, today: dt.date) -> ClaimLine:
 
 
 def submit_expense_claim(
-    db: Database, principal: Principal, lines: list[ClaimLine], today: dt.date
+    db: Database,
+    principal: Principal,
+    lines: list[ClaimLine],
+    today: dt.date,
+    client_reference: str | None = None,
 ) -> ClaimView:
+    """Submit a claim for the caller; the same chat turn twice submits one claim."""
     if not lines:
         raise InvalidRequest("a claim needs at least one item")
     checked = [check_line(line, today) for line in lines]
     me = caller_for(db, principal, "expense_claim")
-    with db.unit_of_work() as session:
-        begin_write_transaction(session)
-        claim = open_backoffice(session).add_expense_claim(me.id, checked, today)
+    client_reference = client_reference or one_off_key()
+    finance = backoffice(db).finance
+
+    def follow_up(session, claim: ClaimView, created: bool) -> None:  # type: ignore[no-untyped-def]
         record_access(
             session,
             principal=principal,
@@ -96,5 +101,18 @@ def submit_expense_claim(
             record_type="expense_claim",
             action="create",
             outcome=AuditOutcome.ALLOWED,
+            reason=None if created else "replayed: the turn had already submitted it",
         )
+
+    claim, _ = write_once(
+        db,
+        key=client_reference,
+        employee_id=me.id,
+        kind="expense_claim",
+        system=finance.system,
+        find=lambda: finance.find_expense_claim(me.id, client_reference),
+        write=lambda: finance.submit_expense_claim(me.id, checked, today, client_reference),
+        reference_of=lambda c: c.reference,
+        follow_up=follow_up,
+    )
     return claim

@@ -17,7 +17,9 @@ from bot.storage.models import AuditOutcome
 
 from .access import caller_for
 from .errors import NotFound
-from .port import InvoiceView, PurchaseOrderView, open_backoffice
+from bot.backoffice.registry import backoffice
+from bot.backoffice.types import InvoiceView, PurchaseOrderView
+
 
 PO_NUMBER = re.compile(r"\b(4\d{9})\b")
 INVOICE_NUMBER = re.compile(r"\b(INV)[\s-]?(\d{3,10})\b", re.I)
@@ -35,13 +37,13 @@ def find_invoice_number(text: str | None) -> str | None:
 
 def _check(db: Database, principal: Principal, record_type: str, lookup) -> object:  # type: ignore[no-untyped-def]
     me = caller_for(db, principal, record_type)
+    office = backoffice(db)
+    employment = office.people.employment(me.id)
+    own = employment.cost_centre_code if employment else None
+    found = lookup(office.finance)
+    visible = [d for d in found if own is not None and d.cost_centre_code == own]
+    reason = None if visible else ("another cost centre" if found else "no such document")
     with db.unit_of_work() as session:
-        office = open_backoffice(session)
-        employment = office.employment(me.id)
-        own = employment.cost_centre_id if employment else None
-        found = lookup(office)
-        visible = [d for d in found if own is not None and d.cost_centre_id == own]
-        reason = None if visible else ("another cost centre" if found else "no such document")
         record_access(
             session,
             principal=principal,

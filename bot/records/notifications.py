@@ -2,14 +2,16 @@
 report, an employee about the decision on their leave.
 
 An outbox, like the tickets' one (bot/tickets/notifications.py), with the same delivery path:
-1. The change and a `records_notices` row commit together (`enqueue_*`, inside the service's
-   unit of work). The row holds references, never words.
-2. `push` asks Rasa to run `action_records_notify` in the recipient's most recent verified
-   conversation (`POST /conversations/{id}/execute?output_channel=latest`, an admin JWT signed
-   with RASA_JWT_SECRET, as the tickets do).
+1. The write's ledger entry (bot/backoffice/writes.py) and a `records_notices` row commit
+   together (`enqueue_*`, once per kind, record and recipient). The row holds the absence
+   system's record reference, never words.
+2. `push` asks Rasa's relay channel to run `action_records_notify` in the recipient's most
+   recent verified conversation (bot/relay.py, caller "records": the action server's own key
+   RELAY_RECORDS_KEY, good for that and nothing else).
 3. The action calls `claim`, which delivers only to the verified caller of that conversation,
-   marks each row delivered with a conditional UPDATE (a repeated push says nothing twice) and
-   renders the words from the records. A manager who never pushed-to (no conversation yet, Rasa
+   renders the words from the records through the back-office port (whichever system holds
+   them) and marks each row delivered with a conditional UPDATE (a repeated push says nothing
+   twice). A manager who never pushed-to (no conversation yet, Rasa
    unreachable) hears the same notices the next time they ask for their approvals.
 """
 
@@ -18,26 +20,22 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
-from urllib.parse import quote
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot.audit import record_access
+from bot.backoffice.ports import BackOffice
+from bot.backoffice.registry import backoffice
+from bot.backoffice.types import BookingStatus
 from bot.identity import EmployeeRef, Principal, find_employee
+from bot.storage.concurrency import begin_write_transaction
 from bot.storage.database import Database
-from bot.storage.models import AuditOutcome, Employee, LeaveBooking, utcnow
-from bot.tickets.references import begin_write_transaction
+from bot.storage.models import AuditOutcome, Employee
+from bot.storage.times import utcnow
 
 from .access import caller_for
-from .models import (
-    EmployeeConversation,
-    LeaveDecision,
-    NoticeKind,
-    NoticeState,
-    RecordsNotice,
-    SicknessAbsence,
-)
+from .models import EmployeeConversation, NoticeKind, NoticeState, RecordsNotice
 
 log = logging.getLogger(__name__)
 
@@ -82,172 +80,162 @@ def _enqueue(
     session: Session,
     recipient_id: int | None,
     kind: NoticeKind,
-    *,
-    booking_id: int | None = None,
-    absence_id: int | None = None,
+    subject_employee_id: int,
+    record_reference: str,
 ) -> str | None:
-    """Add a notice in the caller's transaction; the recipient's conversation, if any."""
+    """Add a notice in the caller's transaction (once per kind, record and recipient); the
+    recipient's conversation, if any."""
     if recipient_id is None:
         return None
-    session.add(
-        RecordsNotice(
-            recipient_id=recipient_id,
-            kind=kind,
-            booking_id=booking_id,
-            absence_id=absence_id,
-            state=NoticeState.PENDING,
-            attempts=0,
+    exists = session.scalar(
+        select(RecordsNotice.id).where(
+            RecordsNotice.kind == kind,
+            RecordsNotice.record_reference == record_reference,
+            RecordsNotice.recipient_id == recipient_id,
         )
     )
+    if exists is None:
+        session.add(
+            RecordsNotice(
+                recipient_id=recipient_id,
+                kind=kind,
+                subject_employee_id=subject_employee_id,
+                record_reference=record_reference,
+                state=NoticeState.PENDING,
+                attempts=0,
+            )
+        )
     return latest_conversation(session, recipient_id)
 
 
-def enqueue_leave_request(session: Session, employee_id: int, booking_id: int) -> str | None:
-    manager = session.scalar(select(Employee.line_manager_id).where(Employee.id == employee_id))
-    return _enqueue(session, manager, NoticeKind.LEAVE_REQUESTED, booking_id=booking_id)
+def _manager_of(session: Session, employee_id: int) -> int | None:
+    return session.scalar(select(Employee.line_manager_id).where(Employee.id == employee_id))
 
 
-def enqueue_leave_decision(session: Session, employee_id: int, booking_id: int) -> str | None:
-    return _enqueue(session, employee_id, NoticeKind.LEAVE_DECIDED, booking_id=booking_id)
+def enqueue_leave_request(session: Session, employee_id: int, reference: str) -> str | None:
+    return _enqueue(session, _manager_of(session, employee_id), NoticeKind.LEAVE_REQUESTED,
+                    employee_id, reference)
 
 
-def enqueue_sickness(session: Session, employee_id: int, absence_id: int) -> str | None:
-    manager = session.scalar(select(Employee.line_manager_id).where(Employee.id == employee_id))
-    return _enqueue(session, manager, NoticeKind.SICKNESS_REPORTED, absence_id=absence_id)
+def enqueue_leave_decision(session: Session, employee_id: int, reference: str) -> str | None:
+    return _enqueue(session, employee_id, NoticeKind.LEAVE_DECIDED, employee_id, reference)
+
+
+def enqueue_sickness(session: Session, employee_id: int, reference: str) -> str | None:
+    return _enqueue(session, _manager_of(session, employee_id), NoticeKind.SICKNESS_REPORTED,
+                    employee_id, reference)
 
 
 @dataclass(frozen=True)
 class Notice:
     kind: NoticeKind
     text: str
-    booking_id: int | None = None  # a leave request the recipient may approve or reject
+    decision_reference: str | None = None  # a leave request the recipient may decide on
 
 
 def _day(value: dt.date) -> str:
     return f"{value:%A} {value.day} {value:%B %Y}"
 
 
-def _render(session: Session, notice: RecordsNotice) -> Notice | None:
-    if notice.booking_id is not None:
-        booking = session.get(LeaveBooking, notice.booking_id)
-        if booking is None:
+@dataclass(frozen=True)
+class _Pending:
+    id: int
+    kind: NoticeKind
+    subject_employee_id: int
+    record_reference: str
+    subject_name: str
+
+
+def _render(office: BackOffice, notice: _Pending) -> Notice | None:
+    """The words of a notice, from the absence system of record (None: nothing to say now)."""
+    if notice.kind is NoticeKind.SICKNESS_REPORTED:
+        absence = office.absence.sickness(notice.subject_employee_id, notice.record_reference)
+        if absence is None:
             return None
-        person = session.get(Employee, booking.employee_id)
-        kind = LEAVE_NAMES.get(booking.leave_type.value, booking.leave_type.value)
-        span = f"{_day(booking.start_date)} to {_day(booking.end_date)}"
-        if notice.kind is NoticeKind.LEAVE_REQUESTED:
-            if booking.status.value != "pending":
-                return None  # decided or cancelled meanwhile: nothing to ask any more
-            return Notice(
-                notice.kind,
-                f"New leave request from {person.given_name} {person.family_name}: "  # type: ignore[union-attr]
-                f"{kind}, {span} ({booking.days.normalize():f} days).",
-                booking.id,
-            )
-        decision = session.scalar(
-            select(LeaveDecision).where(LeaveDecision.booking_id == booking.id)
-        )
-        if decision is None:
-            return None
-        outcome = "approved" if decision.approved else "rejected"
         return Notice(
-            notice.kind, f"Your {kind} from {span} has been {outcome} by your line manager."
+            notice.kind,
+            f"{notice.subject_name} has reported sickness absence from {_day(absence.start_date)}.",
         )
-    absence = session.get(SicknessAbsence, notice.absence_id)
-    if absence is None:
+    booking = office.absence.booking(notice.subject_employee_id, notice.record_reference)
+    if booking is None:
         return None
-    person = session.get(Employee, absence.employee_id)
-    return Notice(
-        notice.kind,
-        f"{person.given_name} {person.family_name} has reported sickness absence "  # type: ignore[union-attr]
-        f"from {_day(absence.start_date)}.",
-    )
+    kind = LEAVE_NAMES.get(booking.leave_type.value, booking.leave_type.value)
+    span = f"{_day(booking.start_date)} to {_day(booking.end_date)}"
+    if notice.kind is NoticeKind.LEAVE_REQUESTED:
+        if booking.status is not BookingStatus.PENDING:
+            return None  # decided or cancelled meanwhile: nothing to ask any more
+        return Notice(
+            notice.kind,
+            f"New leave request from {notice.subject_name}: "
+            f"{kind}, {span} ({booking.days.normalize():f} days).",
+            f"{notice.subject_employee_id}-{booking.reference}",
+        )
+    if booking.status not in (BookingStatus.APPROVED, BookingStatus.REJECTED):
+        return None
+    outcome = "approved" if booking.status is BookingStatus.APPROVED else "rejected"
+    return Notice(notice.kind, f"Your {kind} from {span} has been {outcome} by your line manager.")
 
 
 def claim(db: Database, principal: Principal, now: dt.datetime | None = None) -> list[Notice]:
-    """The caller's undelivered notices, each marked delivered exactly once (audited)."""
+    """The caller's undelivered notices, each marked delivered exactly once (audited).
+
+    The words are rendered from the system of record before a notice is marked delivered
+    (outside any write transaction): if it cannot answer, the notice stays pending."""
     me: EmployeeRef = caller_for(db, principal, "notification")
     moment = now or utcnow()
+    with db.unit_of_work() as session:
+        pending = [
+            _Pending(row.id, row.kind, row.subject_employee_id, row.record_reference,
+                     f"{given} {family}")
+            for row, given, family in session.execute(
+                select(RecordsNotice, Employee.given_name, Employee.family_name)
+                .join(Employee, Employee.id == RecordsNotice.subject_employee_id)
+                .where(RecordsNotice.recipient_id == me.id,
+                       RecordsNotice.state == NoticeState.PENDING)
+                .order_by(RecordsNotice.id)
+            ).all()
+        ]
+    if not pending:
+        return []
+    office = backoffice(db)
+    rendered = [(row, _render(office, row)) for row in pending]
     notices: list[Notice] = []
     with db.unit_of_work() as session:
         begin_write_transaction(session)  # SQLite: no read-then-upgrade deadlock between pushes
-        rows = session.scalars(
-            select(RecordsNotice)
-            .where(RecordsNotice.recipient_id == me.id, RecordsNotice.state == NoticeState.PENDING)
-            .order_by(RecordsNotice.id)
-        ).all()
-        for row in rows:
+        for row, notice in rendered:
             won = session.execute(
                 update(RecordsNotice)
                 .where(RecordsNotice.id == row.id, RecordsNotice.state == NoticeState.PENDING)
                 .values(state=NoticeState.DELIVERED, delivered_at=moment)
                 .execution_options(synchronize_session=False)
             ).rowcount
-            if won != 1:
+            if won != 1 or notice is None:
                 continue
-            notice = _render(session, row)
-            if notice is None:
-                continue
-            subject = None
-            if row.booking_id is not None:
-                subject = session.scalar(
-                    select(LeaveBooking.employee_id).where(LeaveBooking.id == row.booking_id)
-                )
-            elif row.absence_id is not None:
-                subject = session.scalar(
-                    select(SicknessAbsence.employee_id).where(SicknessAbsence.id == row.absence_id)
-                )
             record_access(
                 session,
                 principal=principal,
                 actor=me,
-                subject_employee_id=subject,
+                subject_employee_id=row.subject_employee_id,
                 record_type="notification",
                 action="notify",
                 outcome=AuditOutcome.ALLOWED,
-                reason=None if subject == me.id else "line manager of the subject",
+                reason=None if row.subject_employee_id == me.id else "line manager of the subject",
             )
             notices.append(notice)
     return notices
 
 
-def execute_url(rasa_url: str, conversation_id: str) -> str:
-    return (
-        f"{rasa_url.rstrip('/')}/conversations/{quote(conversation_id, safe='')}"
-        f"/execute?output_channel=latest"
-    )
-
-
 async def push(
-    rasa_url: str, jwt_secret: str, conversation_id: str | None, timeout_seconds: float = 10.0
+    rasa_url: str, relay_key: str, conversation_id: str | None, timeout_seconds: float = 10.0
 ) -> bool:
     """Ask Rasa to run the notify action in a conversation; False (logged by kind) on failure.
 
     The notice stays pending either way until the recipient's verified conversation claims it.
     """
-    import aiohttp
+    from bot.relay import Relay, relay_session
 
-    from bot.tickets.notifications import rasa_token
-
-    if not conversation_id or len(jwt_secret) < 32:
+    if not conversation_id or len(relay_key) < 32:
         return False
-    headers = {
-        "Authorization": f"Bearer {rasa_token(jwt_secret)}",
-        "Content-Type": "application/json",
-    }
-    try:
-        async with aiohttp.ClientSession() as client:
-            async with client.post(
-                execute_url(rasa_url, conversation_id),
-                json={"name": NOTIFY_ACTION},
-                headers=headers,
-                timeout=aiohttp.ClientTimeout(total=timeout_seconds),
-            ) as response:
-                await response.read()
-                if response.status != 200:
-                    log.warning("records.notify.rejected status=%s", response.status)
-                    return False
-                return True
-    except (aiohttp.ClientError, TimeoutError) as error:
-        log.warning("records.notify.unreachable error=%s", type(error).__name__)
-        return False
+    async with relay_session() as session:
+        relay = Relay(rasa_url, "records", relay_key, session, timeout_seconds=timeout_seconds)
+        return await relay.notify(conversation_id)

@@ -8,15 +8,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from dateutil.relativedelta import relativedelta
-from sqlalchemy.orm import Session
-
 from bot.bank_holidays import BankHolidayCalendar
 from bot.bank_holidays import load as load_bank_holidays
 from bot.identity import EmployeeRef, Principal
 from bot.storage.database import Database
 
 from .access import read_own
-from .port import PayslipView, SalaryView, TaxCodeView, open_backoffice
+from bot.backoffice.registry import backoffice
+from bot.backoffice.types import PayslipView, SalaryView, TaxCodeView
+
 from .tax_codes import TaxCodeMeaning, explain
 
 FULL_TIME_HOURS = 37  # civil-service full-time week (36 in London in some departments)
@@ -41,8 +41,8 @@ def my_payslip(
 ) -> PayslipAnswer:
     """The latest payslip, or the one for `month` (the latest such month up to today)."""
 
-    def read(session: Session, me: EmployeeRef) -> PayslipAnswer:
-        slips = open_backoffice(session).payslips(me.id, limit=36)
+    def read(me: EmployeeRef) -> PayslipAnswer:
+        slips = backoffice(db).payroll.payslips(me.id, limit=36)
         latest = slips[0].period_start if slips else None
         if month is None:
             return PayslipAnswer(me.given_name, slips[0] if slips else None, None, latest)
@@ -81,14 +81,10 @@ def last_working_day(year: int, month: int, holidays: BankHolidayCalendar, regio
 def my_pay_date(
     db: Database, principal: Principal, today: dt.date, *, about: Iterable[str] = ()
 ) -> PayDateAnswer:
-    def read(session: Session, me: EmployeeRef) -> PayDateAnswer:
-        office = open_backoffice(session)
-        employment = office.employment(me.id)
-        dates = (
-            office.pay_dates(employment.department_id, today, today + dt.timedelta(days=70))
-            if employment
-            else []
-        )
+    def read(me: EmployeeRef) -> PayDateAnswer:
+        office = backoffice(db)
+        dates = office.payroll.pay_dates(me.id, today, today + dt.timedelta(days=70))
+        employment = None if dates else office.people.employment(me.id)
         if dates:
             (period, paid), *rest = dates
             return PayDateAnswer(paid, period, rest[0][1] if rest else None, True)
@@ -122,11 +118,11 @@ class SalaryAnswer:
 def my_salary(
     db: Database, principal: Principal, today: dt.date, *, about: Iterable[str] = ()
 ) -> SalaryAnswer:
-    def read(session: Session, me: EmployeeRef) -> SalaryAnswer:
-        office = open_backoffice(session)
-        salary = office.salary(me.id, today)
-        employment = office.employment(me.id)
-        pattern = office.working_pattern(me.id, today)
+    def read(me: EmployeeRef) -> SalaryAnswer:
+        office = backoffice(db)
+        salary = office.payroll.salary(me.id, today)
+        employment = office.people.employment(me.id)
+        pattern = office.people.working_pattern(me.id, today)
         hours = float(pattern.contracted_hours) if pattern else None
         actual = None
         if salary and hours is not None and hours < FULL_TIME_HOURS:
@@ -145,8 +141,8 @@ class TaxCodeAnswer:
 def my_tax_code(
     db: Database, principal: Principal, today: dt.date, *, about: Iterable[str] = ()
 ) -> TaxCodeAnswer:
-    def read(session: Session, me: EmployeeRef) -> TaxCodeAnswer:
-        code = open_backoffice(session).tax_code(me.id, today)
+    def read(me: EmployeeRef) -> TaxCodeAnswer:
+        code = backoffice(db).payroll.tax_code(me.id, today)
         return TaxCodeAnswer(code, explain(code.code, code.basis) if code else None)
 
     return read_own(db, principal, "tax_code", read, about=about)
@@ -174,12 +170,12 @@ class TaxYearStatement:
 def my_annual_tax_statement(
     db: Database, principal: Principal, today: dt.date, *, about: Iterable[str] = ()
 ) -> TaxYearStatement:
-    def read(session: Session, me: EmployeeRef) -> TaxYearStatement:
+    def read(me: EmployeeRef) -> TaxYearStatement:
         this_start, _ = tax_year_of(today)
         start, end = tax_year_of(this_start - dt.timedelta(days=1))
         slips = [
             s
-            for s in open_backoffice(session).payslips(me.id, limit=36)
+            for s in backoffice(db).payroll.payslips(me.id, limit=36)
             if start <= s.pay_date <= end
         ]
         issued_by = dt.date(end.year, 5, 31)

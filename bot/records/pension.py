@@ -6,13 +6,13 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy.orm import Session
-
 from bot.identity import EmployeeRef, Principal
 from bot.storage.database import Database
 
 from .access import read_own
-from .port import PayslipView, PensionView, open_backoffice
+from bot.backoffice.registry import backoffice
+from bot.backoffice.types import PayslipView, PensionView
+
 
 SCHEME_NAMES = {
     "alpha": "alpha (the Civil Service career average scheme)",
@@ -34,10 +34,10 @@ class PensionAnswer:
 def my_pension(
     db: Database, principal: Principal, today: dt.date, *, about: Iterable[str] = ()
 ) -> PensionAnswer:
-    def read(session: Session, me: EmployeeRef) -> PensionAnswer:
-        office = open_backoffice(session)
-        pension = office.pension(me.id)
-        slips = office.payslips(me.id, limit=1)
+    def read(me: EmployeeRef) -> PensionAnswer:
+        payroll = backoffice(db).payroll
+        pension = payroll.pension(me.id)
+        slips = payroll.payslips(me.id, limit=1)
         return PensionAnswer(
             pension,
             SCHEME_NAMES.get(pension.scheme) if pension else None,

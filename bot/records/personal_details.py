@@ -11,17 +11,17 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy.orm import Session
-
 from bot.audit import record_access
 from bot.identity import EmployeeRef, Principal
 from bot.storage.database import Database
 from bot.storage.models import AuditOutcome
-from bot.tickets.references import begin_write_transaction
 
 from .access import caller_for, read_own
 from .errors import InvalidRequest
-from .port import ContactDetails, open_backoffice
+from bot.backoffice.registry import backoffice
+from bot.backoffice.types import ContactDetails
+from bot.backoffice.writes import one_off_key
+
 
 POSTCODE = re.compile(r"\b([A-Z]{1,2}\d[A-Z\d]?)\s*(\d[A-Z]{2})\b", re.I)
 PHONE = re.compile(r"^\+?[\d\s()-]{10,16}$")
@@ -36,8 +36,8 @@ class BankAccountRoute:
 def bank_account_route(
     db: Database, principal: Principal, *, about: Iterable[str] = ()
 ) -> BankAccountRoute:
-    def read(session: Session, me: EmployeeRef) -> BankAccountRoute:
-        details = open_backoffice(session).contact_details(me.id)
+    def read(me: EmployeeRef) -> BankAccountRoute:
+        details = backoffice(db).people.contact_details(me.id)
         last4 = details.bank_account_last4 if details else None
         return BankAccountRoute(last4 if last4 and re.fullmatch(r"\d{4}", last4) else None)
 
@@ -51,7 +51,7 @@ def my_contact_details(
         db,
         principal,
         "personal_details",
-        lambda session, me: open_backoffice(session).contact_details(me.id),
+        lambda me: backoffice(db).people.contact_details(me.id),
         about=about,
     )
 
@@ -96,13 +96,23 @@ def parse_change(field: str, value: str) -> dict[str, str | None]:
     )
 
 
-def update_my_details(db: Database, principal: Principal, field: str, value: str) -> list[str]:
-    """Apply a validated change to the caller's own record; returns the fields changed."""
+def update_my_details(
+    db: Database,
+    principal: Principal,
+    field: str,
+    value: str,
+    client_reference: str | None = None,
+) -> list[str]:
+    """Apply a validated change to the caller's own record; returns the fields changed.
+
+    The same chat turn twice changes the record (and logs the change) once."""
     changes = parse_change(field, value)
     me = caller_for(db, principal, "personal_details")
+    people = backoffice(db).people
+    people.update_contact_details(
+        me.id, changes, principal.channel, client_reference or one_off_key()
+    )
     with db.unit_of_work() as session:
-        begin_write_transaction(session)
-        open_backoffice(session).update_contact_details(me.id, changes, principal.channel)
         record_access(
             session,
             principal=principal,

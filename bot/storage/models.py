@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from decimal import Decimal
 
 from sqlalchemy import (
-    Date,
+    BigInteger,
     DateTime,
     Enum,
     ForeignKey,
@@ -21,6 +20,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from .times import utcnow
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -35,23 +36,6 @@ Days = Numeric(5, 1)
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
-
-
-class LeaveType(str, enum.Enum):
-    ANNUAL = "annual"
-    FLEXI = "flexi"
-    PRIVILEGE = "privilege"
-
-
-class BookingStatus(str, enum.Enum):
-    PENDING = "pending"
-    APPROVED = "approved"
-    REJECTED = "rejected"
-    CANCELLED = "cancelled"
 
 
 class AuditOutcome(str, enum.Enum):
@@ -106,49 +90,59 @@ class ChannelIdentity(Base):
     employee: Mapped[Employee] = relationship()
 
 
-class LeaveEntitlement(Base):
-    """Days an employee may take of one leave type in one leave year."""
-
-    __tablename__ = "leave_entitlements"
-    __table_args__ = (UniqueConstraint("employee_id", "leave_type", "year_start"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    employee_id: Mapped[int] = mapped_column(ForeignKey("employees.id"), index=True)
-    leave_type: Mapped[LeaveType] = mapped_column(_enum(LeaveType, "leave_type"))
-    year_start: Mapped[dt.date] = mapped_column(Date)
-    year_end: Mapped[dt.date] = mapped_column(Date)
-    entitlement_days: Mapped[Decimal] = mapped_column(Days)
-    carried_over_days: Mapped[Decimal] = mapped_column(Days, default=Decimal("0"))
-
-
-class LeaveBooking(Base):
-    __tablename__ = "leave_bookings"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    employee_id: Mapped[int] = mapped_column(ForeignKey("employees.id"), index=True)
-    leave_type: Mapped[LeaveType] = mapped_column(_enum(LeaveType, "leave_type"))
-    start_date: Mapped[dt.date] = mapped_column(Date)
-    end_date: Mapped[dt.date] = mapped_column(Date)
-    days: Mapped[Decimal] = mapped_column(Days)
-    status: Mapped[BookingStatus] = mapped_column(_enum(BookingStatus, "booking_status"))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-
-
 class AuditEvent(Base):
-    """One read (or refused read) of personal data: who, whose, what, when, outcome.
+    """One access to personal data, or a sign-in, view or export: who, whose, what, when, outcome.
 
-    Holds identifiers only, never the values that were read.
+    Holds identifiers only, never the values that were read. Rows are written only through the
+    hash chain (`bot.storage.audit_chain`, at commit): `seq` is the row's place in the chain,
+    `prev_hash` the previous row's `row_hash`, and `row_hash` the SHA-256 of this row's values
+    and `prev_hash`, so `python -m bot.cli verify-audit` finds any changed, deleted or inserted
+    row. The employee ids carry no foreign key: the trail outlives an erased record, and an
+    append never waits on another transaction's row locks.
     """
 
     __tablename__ = "audit_events"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, unique=True)
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
     channel: Mapped[str] = mapped_column(String(32))
-    actor_principal: Mapped[str] = mapped_column(String(300))
-    actor_employee_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"))
-    subject_employee_id: Mapped[int | None] = mapped_column(ForeignKey("employees.id"))
+    actor_principal: Mapped[str] = mapped_column(String(300), index=True)
+    actor_employee_id: Mapped[int | None] = mapped_column(Integer)
+    subject_employee_id: Mapped[int | None] = mapped_column(Integer, index=True)
     record_type: Mapped[str] = mapped_column(String(64))
     action: Mapped[str] = mapped_column(String(32))
     outcome: Mapped[AuditOutcome] = mapped_column(_enum(AuditOutcome, "audit_outcome"))
     reason: Mapped[str | None] = mapped_column(String(200))
+    # What was accessed, when it is not a person: a ticket reference, a handoff, an export.
+    target: Mapped[str | None] = mapped_column(String(100))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    row_hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditChainHead(Base):
+    """The end of the audit hash chain (one row): the last `seq` and its `row_hash`.
+
+    An append locks this row (UPDATE), so concurrent writers take turns; verification checks
+    that it agrees with the last row, so a row added behind the chain's back is found.
+    """
+
+    __tablename__ = "audit_chain_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    last_hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditPrune(Base):
+    """Audit rows deleted by the retention schedule: the chain restarts after `through_seq`,
+    whose `row_hash` the first remaining row must name as its `prev_hash`."""
+
+    __tablename__ = "audit_prunes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    cutoff: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    through_seq: Mapped[int] = mapped_column(BigInteger)
+    through_hash: Mapped[str] = mapped_column(String(64))
+    rows: Mapped[int] = mapped_column(BigInteger)

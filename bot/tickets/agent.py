@@ -9,6 +9,8 @@ work.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, Select, or_, select
@@ -16,26 +18,19 @@ from sqlalchemy.orm import Session, selectinload
 
 from bot.audit import record_access
 from bot.identity import Principal
+from bot.storage.concurrency import begin_write_transaction
 from bot.storage.database import Database
-from bot.storage.models import AuditOutcome, Employee, utcnow
+from bot.storage.models import AuditOutcome, Department, Employee
+from bot.storage.times import as_utc, utcnow
 
 from .categories import PRIORITY_TITLES
-from .errors import InvalidTicket, TicketNotFound
+from .enums import ActorKind, EventKind, Priority, ServiceLine, TicketStatus, Visibility
+from .errors import InvalidTicket, TicketNotEligible, TicketNotFound
 from .lifecycle import FINISHED_STATUSES, move, note_response
-from .models import (
-    ActorKind,
-    EventKind,
-    Priority,
-    ServiceLine,
-    Ticket,
-    TicketComment,
-    TicketEvent,
-    TicketStatus,
-    Visibility,
-)
+from .models import Ticket, TicketComment, TicketEvent
 from .notifications import enqueue
-from .references import begin_write_transaction, normalise_reference
-from .sla import SlaPolicy, as_utc
+from .references import normalise_reference
+from .sla import SlaPolicy
 from .views import AgentTicketDetail, TicketSummary, for_agent, summarise
 
 RECORD_TYPE = "ticket"
@@ -48,13 +43,48 @@ MAX_SEARCH = 100
 
 @dataclass(frozen=True)
 class AgentRef:
-    """An authenticated helpdesk agent (authentication is the console's job)."""
+    """An authenticated helpdesk agent (authentication is the console's job) and the teams
+    whose tickets they work: the service lines (`skills`) and the requesters' departments
+    (`departments`, empty: every department). `skills=None` is every team: supervisors and
+    admins, who oversee the whole service (`bot.handoff.accounts.ConsoleAgent.ticket_agent`)."""
 
     username: str
+    skills: frozenset[ServiceLine] | None = None
+    departments: frozenset[str] = frozenset()
 
     @property
     def principal(self) -> Principal:
         return Principal(CONSOLE_CHANNEL, CONSOLE_TENANT, self.username)
+
+    def works(self, ticket: Ticket) -> bool:
+        if self.skills is None:
+            return True
+        return ticket.category in self.skills and (
+            not self.departments or ticket.requester.department.code in self.departments)
+
+
+@contextmanager
+def _refusals_audited(db: Database, agent: AgentRef, action: str) -> Iterator[None]:
+    """Audit a refusal in its own unit of work, after the refused one has rolled back."""
+    try:
+        yield
+    except TicketNotEligible as refused:
+        with db.unit_of_work() as session:
+            _audit(session, agent, refused.subject_employee_id, AuditOutcome.REFUSED, action,
+                   reason="ticket of a team the agent does not work")
+        raise
+
+
+def _scoped(query: Select[tuple[Ticket]], agent: AgentRef) -> Select[tuple[Ticket]]:
+    """Only the tickets of the agent's teams."""
+    if agent.skills is None:
+        return query
+    query = query.where(Ticket.category.in_(agent.skills))
+    if agent.departments:
+        query = query.where(Ticket.requester_id.in_(
+            select(Employee.id).join(Department, Employee.department_id == Department.id)
+            .where(Department.code.in_(agent.departments))))
+    return query
 
 
 @dataclass(frozen=True)
@@ -130,7 +160,7 @@ def _page_size(limit: int) -> int:
 def list_tickets(db: Database, agent: AgentRef, where: TicketFilter = TicketFilter(),
                  limit: int = 50, offset: int = 0) -> list[TicketSummary]:
     """Tickets matching the filter, most urgent resolution target first."""
-    query = _query(where).limit(_page_size(limit)).offset(max(0, offset))
+    query = _scoped(_query(where), agent).limit(_page_size(limit)).offset(max(0, offset))
     with db.unit_of_work() as session:
         tickets = session.scalars(query).all()
         _audit(session, agent, None, AuditOutcome.ALLOWED, record_type="ticket_list")
@@ -142,15 +172,17 @@ def ticket_page(db: Database, agent: AgentRef, where: TicketFilter = TicketFilte
     """`list_tickets` for the console's list: whether more follow, and who holds tickets."""
     size = _page_size(limit)
     with db.unit_of_work() as session:
-        tickets = session.scalars(_query(where).limit(size + 1).offset(max(0, offset))).all()
-        assignees = session.scalars(select(Ticket.assignee).where(Ticket.assignee.is_not(None))
-                                    .distinct().order_by(Ticket.assignee)).all()
+        tickets = session.scalars(_scoped(_query(where), agent).limit(size + 1)
+                                  .offset(max(0, offset))).all()
+        assignees = session.scalars(
+            _scoped(select(Ticket), agent).with_only_columns(Ticket.assignee)
+            .where(Ticket.assignee.is_not(None)).distinct().order_by(Ticket.assignee)).all()
         _audit(session, agent, None, AuditOutcome.ALLOWED, record_type="ticket_list")
         return TicketPage([summarise(t) for t in tickets[:size]], len(tickets) > size,
                           tuple(a for a in assignees if a))
 
 
-def _load(session: Session, reference: str, lock: bool = False) -> Ticket:
+def _load(session: Session, reference: str, agent: AgentRef, lock: bool = False) -> Ticket:
     normalised = normalise_reference(reference)
     query = select(Ticket).where(Ticket.reference == normalised)
     if lock:
@@ -158,13 +190,15 @@ def _load(session: Session, reference: str, lock: bool = False) -> Ticket:
     ticket = session.scalar(query) if normalised else None
     if ticket is None:
         raise TicketNotFound(RECORD_TYPE)
+    if not agent.works(ticket):
+        raise TicketNotEligible(ticket.requester_id)
     return ticket
 
 
 def get_ticket(db: Database, agent: AgentRef, reference: str) -> AgentTicketDetail:
     """The whole ticket for an agent: description, every comment (internal too), history."""
-    with db.unit_of_work() as session:
-        ticket = _load(session, reference)
+    with _refusals_audited(db, agent, "read"), db.unit_of_work() as session:
+        ticket = _load(session, reference, agent)
         events = list(session.scalars(
             select(TicketEvent).where(TicketEvent.ticket_id == ticket.id)
             .order_by(TicketEvent.id)))
@@ -175,9 +209,9 @@ def get_ticket(db: Database, agent: AgentRef, reference: str) -> AgentTicketDeta
 def change_status(db: Database, agent: AgentRef, reference: str, wanted: TicketStatus,
                   policy: SlaPolicy, now: dt.datetime | None = None) -> TicketSummary:
     """Move a ticket; the requester is told through the outbox."""
-    with db.unit_of_work() as session:
+    with _refusals_audited(db, agent, "status"), db.unit_of_work() as session:
         begin_write_transaction(session)
-        ticket = _load(session, reference, lock=True)
+        ticket = _load(session, reference, agent, lock=True)
         event = move(session, ticket, wanted, actor_kind=ActorKind.AGENT, actor=agent.username,
                      policy=policy, now=now or utcnow())
         enqueue(session, ticket, event)
@@ -195,9 +229,9 @@ def add_comment(db: Database, agent: AgentRef, reference: str, body: str,
     if len(text) > MAX_COMMENT:
         raise InvalidTicket(f"a comment can be at most {MAX_COMMENT} characters")
     moment = now or utcnow()
-    with db.unit_of_work() as session:
+    with _refusals_audited(db, agent, "comment"), db.unit_of_work() as session:
         begin_write_transaction(session)
-        ticket = _load(session, reference, lock=True)
+        ticket = _load(session, reference, agent, lock=True)
         comment = TicketComment(ticket_id=ticket.id, author_kind=ActorKind.AGENT,
                                 author_agent=agent.username, visibility=visibility, body=text,
                                 created_at=moment)
@@ -221,9 +255,9 @@ def assign(db: Database, agent: AgentRef, reference: str, assignee: str | None,
            now: dt.datetime | None = None) -> TicketSummary:
     """Give the ticket to an agent (None: unassign). Not announced to the employee."""
     moment = now or utcnow()
-    with db.unit_of_work() as session:
+    with _refusals_audited(db, agent, "assign"), db.unit_of_work() as session:
         begin_write_transaction(session)
-        ticket = _load(session, reference, lock=True)
+        ticket = _load(session, reference, agent, lock=True)
         ticket.assignee = assignee
         ticket.updated_at = moment
         session.add(TicketEvent(ticket_id=ticket.id, at=moment, kind=EventKind.ASSIGNED,
@@ -251,9 +285,9 @@ def set_priority(db: Database, agent: AgentRef, reference: str, priority: Priori
     flagged stays flagged; a due time the new priority puts in the past is flagged at once.
     """
     moment = now or utcnow()
-    with db.unit_of_work() as session:
+    with _refusals_audited(db, agent, "priority"), db.unit_of_work() as session:
         begin_write_transaction(session)
-        ticket = _load(session, reference, lock=True)
+        ticket = _load(session, reference, agent, lock=True)
         old = ticket.priority
         if priority is old:
             return summarise(ticket)

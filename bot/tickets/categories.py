@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .models import Priority, ServiceLine
+from .enums import Priority, ServiceLine
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,15 @@ class NotYourTicket(AccessRefused):
     """The ticket exists but belongs to someone else (refused and audited)."""
 
 
+class TicketNotEligible(AccessRefused):
+    """The ticket belongs to a team (service line, department) the agent does not work;
+    refused and audited (`bot.tickets.agent`)."""
+
+    def __init__(self, subject_employee_id: int) -> None:
+        super().__init__("ticket")
+        self.subject_employee_id = subject_employee_id
+
+
 class InvalidTicket(HelpdeskError):
     """A new ticket or comment is incomplete or malformed (e.g. an empty description)."""
 

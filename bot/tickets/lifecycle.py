@@ -13,8 +13,9 @@ import datetime as dt
 
 from sqlalchemy.orm import Session
 
+from .enums import ActorKind, EventKind, TicketStatus
 from .errors import InvalidTransition
-from .models import ActorKind, EventKind, Ticket, TicketEvent, TicketStatus
+from .models import Ticket, TicketEvent
 from .sla import SlaPolicy
 
 S = TicketStatus

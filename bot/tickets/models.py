@@ -6,7 +6,6 @@ stored here and shown to the people entitled to them, never logged.
 from __future__ import annotations
 
 import datetime as dt
-import enum
 
 from sqlalchemy import (
     Boolean,
@@ -19,57 +18,18 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from bot.storage.models import Base, Employee, _enum, utcnow
+from bot.storage.models import Base, Employee, _enum
+from bot.storage.times import utcnow
 
-
-class ServiceLine(str, enum.Enum):
-    """The category of a ticket: which shared service works it (and its reference prefix)."""
-
-    HR = "hr"
-    PAYROLL = "payroll"
-    PENSIONS = "pensions"
-    FINANCE = "finance"
-    ACCESS = "access"
-
-
-class Priority(str, enum.Enum):
-    LOW = "low"
-    NORMAL = "normal"
-    HIGH = "high"
-    URGENT = "urgent"
-
-
-class TicketStatus(str, enum.Enum):
-    NEW = "new"
-    OPEN = "open"
-    AWAITING_CUSTOMER = "awaiting_customer"
-    RESOLVED = "resolved"
-    CLOSED = "closed"
-
-
-class ActorKind(str, enum.Enum):
-    EMPLOYEE = "employee"
-    AGENT = "agent"
-    SYSTEM = "system"
-
-
-class Visibility(str, enum.Enum):
-    PUBLIC = "public"  # seen by the employee
-    INTERNAL = "internal"  # agents only, never shown to the employee
-
-
-class EventKind(str, enum.Enum):
-    CREATED = "created"
-    STATUS_CHANGED = "status_changed"
-    COMMENTED = "commented"
-    ASSIGNED = "assigned"
-
-
-class NotificationState(str, enum.Enum):
-    PENDING = "pending"  # waiting to be pushed to the employee's conversation
-    DELIVERED = "delivered"  # uttered in the conversation (set by the action, once)
-    FAILED = "failed"  # gave up after the maximum number of attempts
-    SKIPPED = "skipped"  # the ticket has no conversation to tell
+from .enums import (
+    ActorKind,
+    EventKind,
+    NotificationState,
+    Priority,
+    ServiceLine,
+    TicketStatus,
+    Visibility,
+)
 
 
 class TicketCounter(Base):

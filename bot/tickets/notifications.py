@@ -3,21 +3,18 @@
 An outbox, so that nothing is lost and nothing is said twice:
 
 1. The agent's change and a `ticket_notifications` row are committed together (`enqueue`).
-2. A sender (`deliver_pending`, run by the worker or right after a console change) asks Rasa to
-   run `action_ticket_notify` in the ticket's conversation:
-   `POST {RASA_URL}/conversations/{id}/execute?output_channel=latest`, authenticated with an
-   HS256 JWT signed with RASA_JWT_SECRET whose payload is
-   `{"user": {"username": "helpdesk", "role": "admin"}, "exp": ...}` (Rasa 3.6's
-   `requires_auth` admits role "admin" for any conversation; sanic-jwt checks `exp`. No
-   `iat`: PyJWT refuses an `iat` in its future, so clock skew would reject it).
-   `output_channel=latest` sends the answer through the channel the employee last wrote from.
+2. A sender (`deliver_pending`, run by the ticket worker) asks Rasa's relay channel to run
+   `action_ticket_notify` in the ticket's conversation (bot/relay.py, caller "tickets", the
+   worker's own key RELAY_TICKETS_KEY: that is all the key can ask for). Rasa runs it under
+   the conversation's lock and sends the answer through the channel the employee last wrote
+   from; the tracker is saved only once the answer was sent.
 3. The action calls `claim_for_conversation`, which marks each pending row delivered with a
    conditional UPDATE and returns the texts of the rows it won. A retried or duplicated push
    finds nothing left to say: each change is told at most once.
 
-`execute` rather than `trigger_intent`: it needs no intent (an intent without training
-examples fails `rasa data validate --fail-on-warnings`) and adds no user turn, so an active
-form is not disturbed. Rasa marks the endpoint deprecated but 3.6 serves it.
+An action rather than words: the worker cannot say anything of its own choosing, only have the
+action say what the outbox holds for tickets raised from that very conversation. It adds no
+user turn, so an active form is not disturbed.
 """
 from __future__ import annotations
 
@@ -25,35 +22,24 @@ import asyncio
 import datetime as dt
 import logging
 from dataclasses import dataclass
-from urllib.parse import quote
 
-import aiohttp
-import jwt
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from bot.audit import record_access
 from bot.identity import Principal
+from bot.relay import Relay
 from bot.storage.database import Database
-from bot.storage.models import AuditOutcome, utcnow
+from bot.storage.models import AuditOutcome
+from bot.storage.times import utcnow
 
-from .models import (
-    EventKind,
-    NotificationState,
-    Ticket,
-    TicketComment,
-    TicketEvent,
-    TicketNotification,
-    TicketStatus,
-    Visibility,
-)
+from .enums import EventKind, NotificationState, TicketStatus, Visibility
+from .models import Ticket, TicketComment, TicketEvent, TicketNotification
 
 log = logging.getLogger(__name__)
 
 NOTIFY_ACTION = "action_ticket_notify"
 MAX_ATTEMPTS = 5
-TOKEN_LIFETIME = dt.timedelta(minutes=5)
-PUSH_TIMEOUT_SECONDS = 30.0
 
 STATUS_WORDS = {
     TicketStatus.NEW: "received and waiting to be picked up",
@@ -78,21 +64,26 @@ def enqueue(session: Session, ticket: Ticket, event: TicketEvent) -> TicketNotif
     return notification
 
 
-def render(ticket: Ticket, event: TicketEvent, comment: TicketComment | None) -> str:
-    """The words the employee reads for one change."""
+def render(ticket: Ticket, event: TicketEvent, comment: TicketComment | None,
+           queries_url: str = "/queries") -> str:
+    """The words the employee reads for one change, ending with the ticket's page in "My
+    queries" (`queries_url`: HELPDESK_PUBLIC_URL + /queries, or the path for the web chat)."""
+    page = f"{queries_url}/{ticket.reference}"
+    link = f" Details: {page}"
     if event.kind is EventKind.COMMENTED and comment is not None:
         return (f"The helpdesk added a note to your case {ticket.reference} "
-                f"({ticket.subject}): {comment.body}")
+                f"({ticket.subject}): {comment.body} (details: {page})")
     status = event.to_status or ticket.status
     text = (f"Update on your case {ticket.reference} ({ticket.subject}): "
             f"it is now {STATUS_WORDS[status]}.")
     if status is TicketStatus.RESOLVED:
         text += f" If it isn't sorted, you can say \"reopen {ticket.reference}\"."
-    return text
+    return text + link
 
 
 def claim_for_conversation(db: Database, conversation_id: str,
-                           now: dt.datetime | None = None) -> list[str]:
+                           now: dt.datetime | None = None,
+                           queries_url: str = "/queries") -> list[str]:
     """Mark this conversation's pending notifications delivered; the texts of those won.
 
     Only notifications of tickets raised from this very conversation are ever returned.
@@ -122,7 +113,7 @@ def claim_for_conversation(db: Database, conversation_id: str,
             comment = session.get(TicketComment, event.comment_id) if event.comment_id else None
             if comment is not None and comment.visibility is not Visibility.PUBLIC:
                 continue  # never enqueued for internal notes; belt and braces
-            texts.append(render(ticket, event, comment))
+            texts.append(render(ticket, event, comment, queries_url))
             record_access(session, principal=Principal("system", "ticket-notifications",
                                                        conversation_id[:200]),
                           actor=None, subject_employee_id=ticket.requester_id,
@@ -164,48 +155,6 @@ def note_attempt(db: Database, conversation_id: str, now: dt.datetime,
         return len(pending) - failed, failed
 
 
-def rasa_token(secret: str, now: dt.datetime | None = None,
-               lifetime: dt.timedelta = TOKEN_LIFETIME) -> str:
-    """A short-lived admin JWT for Rasa's HTTP API (`rasa run --jwt-secret`, HS256)."""
-    issued = now or utcnow()
-    payload = {
-        "user": {"username": "helpdesk", "role": "admin"},
-        "exp": int((issued + lifetime).timestamp()),
-    }
-    return jwt.encode(payload, secret, algorithm="HS256")
-
-
-@dataclass
-class RasaNotifier:
-    """Asks Rasa to run the notify action in one conversation."""
-
-    rasa_url: str
-    jwt_secret: str
-    session: aiohttp.ClientSession
-
-    def url(self, conversation_id: str) -> str:
-        return (f"{self.rasa_url.rstrip('/')}/conversations/{quote(conversation_id, safe='')}"
-                f"/execute?output_channel=latest")
-
-    async def push(self, conversation_id: str) -> bool:
-        """True when Rasa ran the action (HTTP 200); False on any failure (logged by kind)."""
-        headers = {"Authorization": f"Bearer {rasa_token(self.jwt_secret)}",
-                   "Content-Type": "application/json"}
-        try:
-            async with self.session.post(
-                self.url(conversation_id), json={"name": NOTIFY_ACTION}, headers=headers,
-                timeout=aiohttp.ClientTimeout(total=PUSH_TIMEOUT_SECONDS),
-            ) as response:
-                await response.read()
-                if response.status != 200:
-                    log.warning("tickets.notify.rejected status=%s", response.status)
-                    return False
-                return True
-        except (aiohttp.ClientError, TimeoutError) as error:
-            log.warning("tickets.notify.unreachable error=%s", type(error).__name__)
-            return False
-
-
 @dataclass(frozen=True)
 class DeliveryReport:
     conversations: int
@@ -213,7 +162,7 @@ class DeliveryReport:
     given_up: int
 
 
-async def deliver_pending(db: Database, notifier: RasaNotifier,
+async def deliver_pending(db: Database, notifier: Relay,
                           max_attempts: int = MAX_ATTEMPTS) -> DeliveryReport:
     """One pass over the outbox: push every conversation that has something to hear.
 
@@ -226,8 +175,11 @@ async def deliver_pending(db: Database, notifier: RasaNotifier,
         to_push, failed = await asyncio.to_thread(note_attempt, db, conversation_id, utcnow(),
                                                   max_attempts)
         given_up += failed
-        if to_push and await notifier.push(conversation_id):
+        if to_push and await notifier.notify(conversation_id):
             pushed += 1
-    log.info("tickets.notify.pass conversations=%d pushed=%d given_up=%d",
-             len(conversations), pushed, given_up)
+    # A pass with nothing to deliver is the usual case: said only at debug level, so that a
+    # worker polling every few seconds does not fill the log.
+    log.log(logging.INFO if conversations else logging.DEBUG,
+            "tickets.notify.pass conversations=%d pushed=%d given_up=%d",
+            len(conversations), pushed, given_up)
     return DeliveryReport(len(conversations), pushed, given_up)

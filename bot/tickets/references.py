@@ -5,10 +5,9 @@ same transaction that inserts the ticket, so a rolled-back creation gives its nu
 
 - PostgreSQL: `SELECT ... FOR UPDATE` locks the counter row; a concurrent creation of the same
   service line waits until the first commits or rolls back, then reads the bumped value.
-- SQLite has no row locks: the transaction starts with `BEGIN IMMEDIATE`, which takes the
-  database's write lock up front (waiting up to the connection's busy timeout), so creations
-  run one after another. Starting deferred and upgrading to a write lock later can fail at
-  once with "database is locked" when two connections both read first.
+- SQLite has no row locks: the transaction starts with `BEGIN IMMEDIATE`
+  (`bot.storage.concurrency.begin_write_transaction`), which takes the database's write lock up
+  front, so creations run one after another.
 
 `UNIQUE(reference)` and `UNIQUE(prefix, number)` back this up in the schema.
 """
@@ -20,7 +19,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .categories import PREFIXES, SERVICE_LINES
-from .models import ServiceLine, TicketCounter
+from .enums import ServiceLine
+from .models import TicketCounter
 
 REFERENCE = re.compile(r"\b(HR|PAY|PEN|FIN|ACC)[\s-]?(\d{1,6})\b", re.IGNORECASE)
 
@@ -43,22 +43,6 @@ def normalise_reference(value: str) -> str | None:
     """One reference from a slot or entity value, or None if it is not one."""
     found = find_references(value)
     return found[0] if len(found) == 1 else None
-
-
-def begin_write_transaction(session: Session) -> None:
-    """Make the session's transaction a write transaction from its first statement.
-
-    Must be the first thing the unit of work does. On PostgreSQL it is a no-op (row locks do
-    the work); on SQLite it issues BEGIN IMMEDIATE on the connection before pysqlite would
-    issue its own deferred BEGIN.
-    """
-    connection = session.connection()
-    if connection.dialect.name != "sqlite":
-        return
-    dbapi_connection = connection.connection.dbapi_connection
-    if dbapi_connection is not None and dbapi_connection.in_transaction:
-        raise RuntimeError("begin_write_transaction must run before any other statement")
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def allocate_reference(session: Session, category: ServiceLine) -> tuple[str, int, str]:

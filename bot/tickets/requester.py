@@ -18,11 +18,15 @@ from sqlalchemy.orm import Session
 
 from bot.access import identify_caller
 from bot.audit import record_access
+from bot.redaction import redact
 from bot.identity import EmployeeRef, Principal
+from bot.storage.concurrency import begin_write_transaction
 from bot.storage.database import Database
-from bot.storage.models import AuditOutcome, utcnow
+from bot.storage.models import AuditOutcome
+from bot.storage.times import as_utc, utcnow
 
 from .categories import SERVICE_LINES, subject_from
+from .enums import ActorKind, EventKind, Priority, ServiceLine, TicketStatus, Visibility
 from .errors import (
     InvalidTicket,
     InvalidTransition,
@@ -31,19 +35,9 @@ from .errors import (
     TicketNotFound,
 )
 from .lifecycle import FINISHED_STATUSES, OPEN_STATUSES, move
-from .models import (
-    ActorKind,
-    EventKind,
-    Priority,
-    ServiceLine,
-    Ticket,
-    TicketComment,
-    TicketEvent,
-    TicketStatus,
-    Visibility,
-)
-from .references import allocate_reference, begin_write_transaction, normalise_reference
-from .sla import SlaPolicy, as_utc
+from .models import Ticket, TicketComment, TicketEvent
+from .references import allocate_reference, normalise_reference
+from .sla import SlaPolicy
 from .views import TicketDetail, TicketSummary, for_requester, summarise
 
 RECORD_TYPE = "ticket"
@@ -103,8 +97,12 @@ def _clean_text(text: str, minimum: int = MIN_DESCRIPTION) -> str:
 
 def raise_ticket(db: Database, principal: Principal, new: NewTicket, policy: SlaPolicy,
                  now: dt.datetime | None = None) -> RaisedTicket:
-    """Raise a ticket for the caller; a repeated idempotency key returns the first ticket."""
-    description = _clean_text(new.description)
+    """Raise a ticket for the caller; a repeated idempotency key returns the first ticket.
+
+    The description is kept, and shown to agents, with its personal data redacted
+    (`bot.redaction`): a ticket made from a conversation carries what the employee typed.
+    """
+    description = redact(_clean_text(new.description))
     priority = new.priority or SERVICE_LINES[new.category].suggested_priority
     employee = identify_caller(db, principal, RECORD_TYPE)
     try:
@@ -254,8 +252,9 @@ def _change(db: Database, principal: Principal, reference: str, action: str,
 
 def add_my_comment(db: Database, principal: Principal, reference: str, body: str,
                    policy: SlaPolicy) -> TicketSummary:
-    """Add the caller's note to their open ticket; a ticket waiting on them goes back to open."""
-    text = _clean_text(body, MIN_COMMENT)
+    """Add the caller's note to their open ticket; a ticket waiting on them goes back to open.
+    Kept with its personal data redacted, like the description."""
+    text = redact(_clean_text(body, MIN_COMMENT))
 
     def work(session: Session, ticket: Ticket, employee: EmployeeRef, now: dt.datetime) -> None:
         if ticket.status in FINISHED_STATUSES:
@@ -310,3 +309,63 @@ def my_reopenable_tickets(db: Database, principal: Principal, policy: SlaPolicy,
     finished = my_tickets(db, principal, FINISHED_STATUSES)
     return [t for t in finished
             if moment <= policy.reopen_deadline(t.closed_at or t.resolved_at or t.updated_at)]
+
+
+@dataclass(frozen=True)
+class RequesterHistoryEntry:
+    """One line of a ticket's history as its requester sees it: no internal notes, no agent
+    names, no assignments."""
+
+    at: dt.datetime
+    what: str  # "raised", "status", "comment"
+    by: str  # "you" or "the helpdesk"
+    to_status: TicketStatus | None = None
+
+
+@dataclass(frozen=True)
+class RequesterTicket:
+    detail: TicketDetail
+    history: tuple[RequesterHistoryEntry, ...]
+    can_comment: bool
+    can_close: bool
+    reopen_until: dt.datetime | None  # a finished ticket still inside the reopen window
+
+
+def my_ticket_page(db: Database, principal: Principal, reference: str, policy: SlaPolicy,
+                   now: dt.datetime | None = None) -> RequesterTicket:
+    """One of the caller's tickets for the "My queries" page: the detail `my_ticket` gives, its
+    history and what the caller may do now. Refusals and the audit are `my_ticket`'s: someone
+    else's reference is refused exactly as a reference that does not exist."""
+    moment = now or utcnow()
+    employee = identify_caller(db, principal, RECORD_TYPE)
+    with db.unit_of_work() as session:
+        found = _own_ticket(session, principal, employee, reference, "read")
+        if not isinstance(found, Exception):
+            _audit(session, principal, employee, employee.id, AuditOutcome.ALLOWED)
+            detail = for_requester(found)
+            public = {c.id for c in found.comments if c.visibility is Visibility.PUBLIC}
+            events = session.scalars(select(TicketEvent).where(
+                TicketEvent.ticket_id == found.id).order_by(TicketEvent.at, TicketEvent.id)).all()
+            history = tuple(_requester_entry(e) for e in events
+                            if e.kind is EventKind.CREATED or e.kind is EventKind.STATUS_CHANGED
+                            or (e.kind is EventKind.COMMENTED and e.comment_id in public))
+    if isinstance(found, Exception):
+        raise found
+    status = detail.summary.status
+    reopen_until = None
+    if status in FINISHED_STATUSES:
+        summary = detail.summary
+        deadline = policy.reopen_deadline(summary.closed_at or summary.resolved_at
+                                          or summary.updated_at)
+        reopen_until = deadline if moment <= deadline else None
+    return RequesterTicket(detail, history, can_comment=status not in FINISHED_STATUSES,
+                           can_close=status not in FINISHED_STATUSES, reopen_until=reopen_until)
+
+
+def _requester_entry(event: TicketEvent) -> RequesterHistoryEntry:
+    by = "you" if event.actor_kind is ActorKind.EMPLOYEE else "the helpdesk"
+    if event.kind is EventKind.CREATED:
+        return RequesterHistoryEntry(as_utc(event.at), "raised", by, event.to_status)
+    if event.kind is EventKind.STATUS_CHANGED:
+        return RequesterHistoryEntry(as_utc(event.at), "status", by, event.to_status)
+    return RequesterHistoryEntry(as_utc(event.at), "comment", by)

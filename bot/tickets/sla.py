@@ -12,8 +12,10 @@ from dataclasses import dataclass
 
 from bot.business_calendar import BusinessCalendar, calendar_from_settings
 from bot.config import Settings
+from bot.storage.times import as_utc
 
-from .models import Priority, Ticket, TicketStatus
+from .enums import Priority, TicketStatus
+from .models import Ticket
 
 
 class SlaConfigurationError(ValueError):
@@ -111,11 +113,6 @@ class SlaPolicy:
 
 
 FINISHED = frozenset({TicketStatus.RESOLVED, TicketStatus.CLOSED})
-
-
-def as_utc(moment: dt.datetime) -> dt.datetime:
-    # SQLite hands back naive datetimes for DateTime(timezone=True) columns; they are UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
 
 
 def _after(moment: dt.datetime, due: dt.datetime) -> bool:

@@ -7,17 +7,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from .models import (
-    ActorKind,
-    Priority,
-    ServiceLine,
-    Ticket,
-    TicketComment,
-    TicketEvent,
-    TicketStatus,
-    Visibility,
-)
-from .sla import as_utc
+from bot.storage.times import as_utc
+
+from .enums import ActorKind, Priority, ServiceLine, TicketStatus, Visibility
+from .models import Ticket, TicketComment, TicketEvent
 
 
 @dataclass(frozen=True)

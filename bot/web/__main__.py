@@ -11,14 +11,18 @@ import sys
 from aiohttp import web
 
 from ..config import ConfigurationError, Settings
+from ..redaction import names
+from ..redaction.logs import configure_logging
 from ..storage.database import Database
 from .app import create_app
+from .metrics import instrument
 
 log = logging.getLogger("bot.web")
 
 
 def main() -> int:
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging()
+    names.warm_up_in_background()  # the agent's transcript is redacted with spaCy
     settings = Settings.from_env()
     try:
         settings.require_widget_secret()
@@ -28,6 +32,7 @@ def main() -> int:
     database = Database(settings.database_url)
     try:
         app = create_app(settings, database)
+        instrument(app, settings)  # request metrics; /metrics on the internal port only
         web.run_app(
             app,
             host=settings.web_host,

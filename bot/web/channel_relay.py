@@ -29,6 +29,7 @@ import aiohttp
 from aiohttp import web
 
 from .keys import SETTINGS
+from .forms import read_capped
 from .rasa_client import new_client_session
 
 log = logging.getLogger(__name__)
@@ -63,16 +64,6 @@ def _error(status: int, message: str) -> web.Response:
     return web.json_response({"error": message}, status=status)
 
 
-async def _read_capped(stream: aiohttp.StreamReader, limit: int) -> bytes | None:
-    """The whole stream, or None once it exceeds `limit` bytes."""
-    body = bytearray()
-    async for chunk in stream.iter_chunked(64 * 1024):
-        body.extend(chunk)
-        if len(body) > limit:
-            return None
-    return bytes(body)
-
-
 async def relay(route: ChannelRoute, request: web.Request) -> web.Response:
     if request.content_length is not None and request.content_length > route.max_body_bytes:
         return _error(413, "request too large")
@@ -84,7 +75,7 @@ async def relay(route: ChannelRoute, request: web.Request) -> web.Response:
             return _error(400, "repeated header")
         if values:
             headers[name] = values[0]
-    body = await _read_capped(request.content, route.max_body_bytes)
+    body = await read_capped(request.content, route.max_body_bytes)
     if body is None:
         return _error(413, "request too large")
 
@@ -101,7 +92,7 @@ async def relay(route: ChannelRoute, request: web.Request) -> web.Response:
         ) as answer:
             status = answer.status
             content_type = answer.headers.get("Content-Type")
-            payload = await _read_capped(answer.content, MAX_ANSWER_BYTES)
+            payload = await read_capped(answer.content, MAX_ANSWER_BYTES)
     except TimeoutError:
         log.warning("channel relay: rasa timed out channel=%s", route.channel)
         return _error(504, "the assistant did not answer in time")

@@ -4,7 +4,7 @@ Contract (the channel lives in `connectors/`, in the Rasa runtime):
 
     POST {rasa_url}/webhooks/widget/webhook
     Authorization: Bearer <widget session token>      (the channel verifies it itself)
-    {"text": "<1..2000 characters>", "message_id": "<uuid4 hex>"}
+    {"text": "<1..2000 characters>", "message_id": "<1..64 of [A-Za-z0-9_-]>", "retry"?: true}
 
     200 → JSON list of bot messages, each {"text"?, "buttons"?: [{"title", "payload"}],
           "image"?, "custom"?}; anything else in them (recipient_id...) is dropped here.
@@ -35,7 +35,16 @@ class RasaError(Exception):
 
 
 class RasaUnavailable(RasaError):
-    """Rasa could not be reached, timed out, failed (5xx) or answered something unusable."""
+    """Rasa could not be reached, timed out, failed (5xx) or answered something unusable.
+
+    `retryable`: the same message (same id, marked as a retry) may be sent again at once: the
+    connection was refused or cut, or Rasa answered 5xx. Not after a timeout (the employee has
+    waited long enough) or an unusable answer.
+    """
+
+    def __init__(self, reason: str, retryable: bool = False) -> None:
+        super().__init__(reason)
+        self.retryable = retryable
 
 
 class RasaRejected(RasaError):
@@ -80,7 +89,8 @@ class RasaClient:
         self.base_url = base_url.rstrip("/")
         self._session = session
 
-    async def send(self, token: str, text: str, message_id: str) -> list[dict[str, Any]]:
+    async def send(self, token: str, text: str, message_id: str,
+                   retry: bool = False) -> list[dict[str, Any]]:
         url = self.base_url + WEBHOOK_PATH
         headers = {
             "Authorization": f"Bearer {token}",
@@ -89,7 +99,10 @@ class RasaClient:
         }
         # UTF-8 rather than \u-escapes: 2000 characters stay under 12 kB in every case (the
         # widget channel refuses bodies over 16 KiB; escaped emoji would need 24 kB).
-        body = json.dumps({"text": text, "message_id": message_id}, ensure_ascii=False)
+        fields: dict[str, Any] = {"text": text, "message_id": message_id}
+        if retry:
+            fields["retry"] = True
+        body = json.dumps(fields, ensure_ascii=False)
         try:
             async with self._session.post(url, data=body.encode("utf-8"),
                                           headers=headers) as response:
@@ -98,14 +111,16 @@ class RasaClient:
                     raise RasaRejected(status)
                 if status != 200:
                     log.warning("rasa answered an unexpected status=%s", status)
-                    raise RasaUnavailable(f"rasa answered status {status}")
+                    raise RasaUnavailable(f"rasa answered status {status}",
+                                          retryable=status >= 500)
                 try:
                     answer = await response.json(content_type=None)
                 except ValueError:
                     raise RasaUnavailable("rasa answered something that is not JSON") from None
         except (aiohttp.ClientError, TimeoutError) as error:
             log.warning("rasa unreachable: %s", type(error).__name__)
-            raise RasaUnavailable(type(error).__name__) from None
+            raise RasaUnavailable(type(error).__name__,
+                                  retryable=not isinstance(error, TimeoutError)) from None
         if not isinstance(answer, list):
             raise RasaUnavailable("rasa answered JSON that is not a list")
         return [m for m in map(clean_bot_message, answer) if m is not None]

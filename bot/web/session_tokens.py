@@ -11,6 +11,12 @@ independently, so both sides must agree on this contract:
 
 Only HS256 is accepted (never the algorithm the token names), every claim above except `jti`
 is required, and clocks may differ by `LEEWAY_SECONDS` at most.
+
+A session that began with Entra ID sign-in (bot/signin/entra.py, minted by this web app) also
+carries `idp` = "entra" and `tid` = the tenant id, and `sub` is the user's object id: its
+principal is (widget, "entra:<tid>", <oid>), which the directory maps to the same employee as
+Teams' (msteams, tid, oid). Such a token is accepted only when `tid` is the configured
+ENTRA_TENANT_ID (here and in the widget channel).
 """
 from __future__ import annotations
 
@@ -25,12 +31,14 @@ from typing import Any
 import jwt
 
 from ..config import Settings
+from ..identity import Principal, entra_widget_tenant
 
 ALGORITHM = "HS256"
 LEEWAY_SECONDS = 30
 REQUIRED_CLAIMS = ("exp", "iat", "nbf", "sub", "iss", "aud")
 MAX_SUBJECT_LENGTH = 200  # ChannelIdentity.subject is a VARCHAR(200)
 VERIFIED_TOKENS_KEPT = 4096  # sessions active at once, with room
+ENTRA_IDP = "entra"
 
 
 class InvalidSessionToken(Exception):
@@ -51,6 +59,16 @@ class Claims:
     not_before: int
     expires_at: int
     token_id: str | None
+    entra_tenant: str | None = None  # the tenant id of an Entra ID session
+
+    @property
+    def tenant(self) -> str:
+        """The principal's tenant: the token issuer, or "entra:<tid>" for Entra ID sign-in."""
+        return entra_widget_tenant(self.entra_tenant) if self.entra_tenant else self.issuer
+
+    @property
+    def principal(self) -> Principal:
+        return Principal("widget", self.tenant, self.subject)
 
 
 def _epoch_seconds(now: float | dt.datetime | None) -> float:
@@ -63,12 +81,14 @@ def _epoch_seconds(now: float | dt.datetime | None) -> float:
     return float(now)
 
 
-def mint(settings: Settings, subject: str, now: float | dt.datetime | None = None) -> str:
-    """A signed session token for `subject`, valid for `settings.widget_token_ttl_seconds`."""
+def mint(settings: Settings, subject: str, now: float | dt.datetime | None = None, *,
+         entra_tenant: str | None = None) -> str:
+    """A signed session token for `subject`, valid for `settings.widget_token_ttl_seconds`;
+    with `entra_tenant`, for the Entra ID user `subject` (object id) of that tenant."""
     if not isinstance(subject, str) or not subject or len(subject) > MAX_SUBJECT_LENGTH:
         raise ValueError("subject must be a non-empty string of at most 200 characters")
     issued = int(_epoch_seconds(now))
-    claims = {
+    claims: dict[str, Any] = {
         "iss": settings.widget_token_issuer,
         "aud": settings.widget_token_audience,
         "sub": subject,
@@ -77,6 +97,8 @@ def mint(settings: Settings, subject: str, now: float | dt.datetime | None = Non
         "exp": issued + settings.widget_token_ttl_seconds,
         "jti": uuid.uuid4().hex,
     }
+    if entra_tenant is not None:
+        claims.update(idp=ENTRA_IDP, tid=entra_tenant.lower())
     return jwt.encode(claims, settings.require_widget_secret(), algorithm=ALGORITHM)
 
 
@@ -93,6 +115,7 @@ def verify(settings: Settings, token: str, now: float | dt.datetime | None = Non
         settings.require_widget_secret(),
         settings.widget_token_audience,
         settings.widget_token_issuer,
+        settings.entra_tenant_id,
     )
     current = _epoch_seconds(now)
     if claims.expires_at <= current - LEEWAY_SECONDS:
@@ -105,7 +128,8 @@ def verify(settings: Settings, token: str, now: float | dt.datetime | None = Non
 
 
 @functools.lru_cache(maxsize=VERIFIED_TOKENS_KEPT)
-def _genuine_claims(token: str, secret: str, audience: str, issuer: str) -> Claims:
+def _genuine_claims(token: str, secret: str, audience: str, issuer: str,
+                    entra_tenant: str = "") -> Claims:
     """The claims of a token signed with `secret` for `audience` by `issuer`, times unchecked.
 
     PyJWT checks the signature (HS256 only), presence of the required claims, issuer and
@@ -143,6 +167,12 @@ def _genuine_claims(token: str, secret: str, audience: str, issuer: str) -> Clai
         raise InvalidSessionToken("claim sub is not a usable subject")
     audience_claim = payload["aud"]
     token_id = payload.get("jti")
+    signed_in_by = payload.get("idp")
+    if signed_in_by is not None:
+        tid = payload.get("tid")
+        if signed_in_by != ENTRA_IDP or not entra_tenant or not isinstance(tid, str) \
+                or tid.lower() != entra_tenant.lower():
+            raise InvalidSessionToken("identity provider or tenant not accepted")
     return Claims(
         subject=subject,
         issuer=payload["iss"],
@@ -152,6 +182,7 @@ def _genuine_claims(token: str, secret: str, audience: str, issuer: str) -> Clai
         not_before=_int_claim(payload, "nbf"),
         expires_at=_int_claim(payload, "exp"),
         token_id=token_id if isinstance(token_id, str) else None,
+        entra_tenant=entra_tenant.lower() if signed_in_by is not None else None,
     )
 
 

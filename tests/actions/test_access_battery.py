@@ -32,7 +32,7 @@ from actions.pay import (
     ActionTaxQuestion,
 )
 from actions.personal import ActionSalaryBankAccount
-from bot.records.models import Payslip, PersonalDetails, SalaryRecord
+from bot.backoffice.record_tables import Payslip, PersonalDetails, SalaryRecord
 from bot.records.money import pounds
 from bot.storage.database import Database
 from bot.storage.models import AuditOutcome, Employee

@@ -1,4 +1,4 @@
-"""What Rasa's side of the domain digest (rasa_runtime/action_domain.py) relies on in the
+"""What Rasa's side of the domain digest (rasa_runtime/patches/action_domain.py) relies on in the
 pinned rasa-sdk: a domain sent once with its digest is used for later calls carrying only the
 digest, and a call with an unknown digest and no domain is refused before the action runs."""
 from __future__ import annotations

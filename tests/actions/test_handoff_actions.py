@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from actions import handoff as actions
 from bot.config import Settings
-from bot.demo_data import DEMO_WIDGET_ISSUER
+from bot.demo.description import DEMO_WIDGET_ISSUER
 from bot.handoff import accounts
 from bot.handoff.models import Handoff, HandoffReason, HandoffStatus
 from bot.storage.database import Database

@@ -22,8 +22,8 @@ from actions.leave_forms import (
     ValidateLeaveRequestForm,
 )
 from actions.personal import ActionPersonalDetailsSubmit, ValidatePersonalDetailsForm
-from bot.records.models import ExpenseClaim, PersonalDetails
-from bot.storage.models import BookingStatus, LeaveBooking
+from bot.backoffice.record_tables import ExpenseClaim, LeaveBooking, PersonalDetails
+from bot.backoffice.types import BookingStatus
 from tests.records_support import employee_id, widget_metadata
 
 from .records_fixtures import records_db  # noqa: F401

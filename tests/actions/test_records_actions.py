@@ -25,7 +25,7 @@ from actions.pay import (
     ActionTaxQuestion,
 )
 from actions.personal import ActionSalaryBankAccount
-from bot.records.leave_booking import pending_approvals
+from bot.leave.team import pending_approvals
 from tests.records_support import widget
 
 from .records_fixtures import (
@@ -226,7 +226,7 @@ async def test_a_manager_approves_from_the_chat() -> None:
     ]
     [pending] = pending_approvals(db, widget("chloe.singh"))
     entities = [
-        {"entity": "booking_id", "value": str(pending.booking_id)},
+        {"entity": "booking_id", "value": pending.button_reference},
         {"entity": "decision", "value": "approve"},
     ]
     refused = await said(

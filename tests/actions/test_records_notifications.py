@@ -3,12 +3,9 @@ employee hears the decision in theirs; each notice once, and only to its verifie
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
-import jwt
 import pytest
-from aiohttp import web
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import records_common, services
@@ -22,6 +19,8 @@ from actions.leave import (
 )
 from actions.leave_forms import ActionLeaveRequestSubmit
 from bot.records.notifications import push
+
+from tests.relay_fake import KEYS, FakeRelay
 
 from .records_fixtures import records_db, said, tracker  # noqa: F401
 
@@ -174,32 +173,21 @@ async def test_a_sickness_report_reaches_the_manager(pushes: list[str]) -> None:
     )
 
 
-SECRET = "s" * 40
-
-
-async def test_push_asks_rasa_to_run_the_notify_action(aiohttp_server: Any) -> None:
-    received: list[tuple[str, dict, dict]] = []
-
-    async def execute(request: web.Request) -> web.Response:
-        token = request.headers["Authorization"].removeprefix("Bearer ")
-        received.append(
-            (request.path_qs, await request.json(), jwt.decode(token, SECRET, algorithms=["HS256"]))
-        )
-        return web.json_response({}, status=200 if request.match_info["cid"] != "broken" else 500)
-
-    app = web.Application()
-    app.router.add_post("/conversations/{cid}/execute", execute)
-    server = await aiohttp_server(app)
-    url = str(server.make_url(""))
-    assert await push(url, SECRET, "widget-chloe")
-    path, body, claims = received[0]
-    assert path == "/conversations/widget-chloe/execute?output_channel=latest"
-    assert body == {"name": "action_records_notify"}
-    assert claims["user"]["role"] == "admin" and claims["exp"] > dt.datetime.now().timestamp()
-    assert not await push(url, SECRET, "broken")
-    assert not await push(url, "too-short", "widget-chloe")  # no secret configured: no push
-    assert not await push("http://127.0.0.1:9", SECRET, "widget-chloe", timeout_seconds=2)
-    assert len(received) == 2
+async def test_push_asks_the_relay_to_run_the_notify_action(aiohttp_server: Any) -> None:
+    relay = FakeRelay()
+    url = str((await aiohttp_server(relay.app())).make_url(""))
+    chloe = "widget-" + "c" * 32
+    assert await push(url, KEYS["records"], chloe)
+    [delivery] = relay.deliveries
+    assert (delivery["caller"], delivery["kind"], delivery["conversation_id"]) == (
+        "records", "records_notify", chloe)
+    relay.status = 503  # Rasa could not deliver it
+    assert not await push(url, KEYS["records"], chloe)
+    assert not await push(url, "too-short", chloe)  # no key configured: no push
+    assert not await push(url, KEYS["records"], None)  # the recipient has no conversation yet
+    assert not await push(url, KEYS["console"], chloe)  # another caller's key: refused (401)
+    assert not await push("http://127.0.0.1:9", KEYS["records"], chloe, timeout_seconds=2)
+    assert len(relay.deliveries) == 1 and relay.refused == [(401, "signature")]
 
 
 async def test_the_records_actions_remember_the_callers_conversation() -> None:

@@ -28,7 +28,7 @@ from actions.tickets import (
     ValidateTicketForm,
 )
 from bot.config import Settings
-from bot.demo_data import DEMO_WIDGET_ISSUER
+from bot.demo.description import DEMO_WIDGET_ISSUER
 from bot.identity import Principal
 from bot.storage.database import Database
 from bot.storage.models import AuditEvent, AuditOutcome
@@ -94,7 +94,8 @@ async def test_a_confirmed_form_raises_the_ticket_and_gives_the_reference(
 ) -> None:
     [answer], events, _ = await run(ActionTicketCreate(), tracker(slots=FORM))
     assert answer.startswith("Done. Your query is logged as PAY-000001. We aim to reply by ")
-    assert {e["name"]: e["value"] for e in events} == {s: None for s in FORM}
+    assert {e["name"]: e["value"] for e in events} == {**{s: None for s in FORM},
+                                                        "ticket_raised": "PAY-000001"}
     with demo_db.unit_of_work() as session:
         ticket = session.scalar(select(Ticket))
         assert (ticket.conversation_id, ticket.channel, ticket.description) == (

@@ -101,7 +101,7 @@ def test_employee_and_agent_talk_then_the_assistant_takes_over(
 
     # No message text, token or secret in any process's log.
     logged = stack.log.read_text()
-    for secret in (EMPLOYEE_DETAIL, AGENT_REPLY, ASK_FOR_PERSON, stack.env["RASA_JWT_SECRET"],
+    for secret in (EMPLOYEE_DETAIL, AGENT_REPLY, ASK_FOR_PERSON, stack.env["RELAY_CONSOLE_KEY"],
                    stack.env["WIDGET_TOKEN_SECRET"], AGENT_PASSWORD):
         assert secret not in logged
 

@@ -1,5 +1,6 @@
 """Local stand-ins for the platforms: Bot Framework's OpenID/JWKS documents, the Bot Connector,
-Slack's Web API (one aiohttp server in a background thread), and an HTTP client for MSAL.
+Slack's Web API, the action server and the web app's widget push (one aiohttp server in a
+background thread), and an HTTP client for MSAL.
 
 Every call is recorded; `Recorder.wait_for(n)` blocks on a condition variable (no sleeps).
 Keys are generated here, per test session; nothing is fetched from the internet.
@@ -34,6 +35,7 @@ SLACK_SIGNING_SECRET = "e3b0c44298fc1c149afbf4c8996fb924"
 SLACK_BOT_TOKEN = "xoxb-1111-2222-test-token"
 SLACK_TEAM_ID = "T0HELPDESK"
 SLACK_BOT_USER = "U0HELPBOT"
+NOTIFY_ACTIONS = ("action_satisfaction_offer", "action_ticket_notify", "action_records_notify")
 
 
 def free_port() -> int:
@@ -113,6 +115,8 @@ class PlatformFakes:
         self.connector = Recorder()
         self.slack = Recorder()
         self.actions = Recorder()
+        self.pushes = Recorder()  # the web app's /internal/widget/push, as the widget signs it
+        self.push_status = 200
         self.slack_users: Dict[str, Dict[str, Any]] = {}
         # When set, users.info answers only once the test sets the event: lets a test observe
         # the channel's state while a message is still being handled.
@@ -141,6 +145,8 @@ class PlatformFakes:
         self.connector.clear()
         self.slack.clear()
         self.actions.clear()
+        self.pushes.clear()
+        self.push_status = 200
         self.users_info_gate = None
 
     async def _openid(self, _: web.Request) -> web.Response:
@@ -193,6 +199,16 @@ class PlatformFakes:
     def action_url(self) -> str:
         return f"{self.base_url}/actions/webhook"
 
+    @property
+    def push_url(self) -> str:
+        return f"{self.base_url}/internal/widget/push"
+
+    async def _push(self, request: web.Request) -> web.Response:
+        """The web app's end of the widget's output channel: records, answers `push_status`."""
+        self.pushes.add({"headers": dict(request.headers), "body": json.loads(await request.read()),
+                         "status": self.push_status})
+        return web.json_response({"stored": self.push_status == 200}, status=self.push_status)
+
     async def _action(self, request: web.Request) -> web.Response:
         """A stand-in action server: answers with whose balance it was asked for.
 
@@ -205,6 +221,9 @@ class PlatformFakes:
             who = "nobody" if not principal else f"{principal['channel']}:{principal['subject']}"
             return web.json_response({"events": [], "responses": [
                 {"text": f"Leave balance of {who}"}]})
+        if call["next_action"] in NOTIFY_ACTIONS:  # what the relay runs: one line each
+            return web.json_response({"events": [], "responses": [
+                {"text": f"{call['next_action']} in {call['sender_id']}"}]})
         return web.json_response({"events": [], "responses": []})
 
     async def _start(self) -> None:
@@ -215,6 +234,7 @@ class PlatformFakes:
                             self._activities)
         app.router.add_route("*", "/slack/api/{method}", self._slack)
         app.router.add_post("/actions/webhook", self._action)
+        app.router.add_post("/internal/widget/push", self._push)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", self.port).start()

@@ -18,7 +18,7 @@ from connectors.principal import conversation_id
 from connectors.slack import NOTICE_DM_ONLY, RETRY_REASONS, SlackInput
 
 from . import fakes
-from .conftest import ChannelServer
+from .conftest import ChannelServer, signed_principal
 from .test_slack_events import block_actions
 
 ALICE = {"id": "U0ALICE", "team_id": fakes.SLACK_TEAM_ID, "deleted": False, "is_bot": False,
@@ -80,25 +80,32 @@ def test_a_direct_message_is_acknowledged_then_answered(server: ChannelServer) -
     assert message.input_channel == "slack"
     assert message.message_id == "cm-alice-1"
     assert message.sender_id == conversation_id("slack", fakes.SLACK_TEAM_ID, "U0ALICE")
-    assert message.metadata == {"principal": {
+    assert signed_principal(message) == {
         "channel": "slack", "tenant": fakes.SLACK_TEAM_ID, "subject": "U0ALICE",
-        "email": "alice.hughes@dds.example.gov.uk"}}
+        "email": "alice.hughes@dds.example.gov.uk"}
     [reply] = posted(server)
     assert reply == {"channel": "D0ALICEDM", "text": "reply"}
     assert all(c["authorization"] == f"Bearer {fakes.SLACK_BOT_TOKEN}"
                for c in server.platforms.slack.calls)
 
 
-def test_the_ack_does_not_wait_for_the_work(server: ChannelServer) -> None:
-    """users.info is held open: the 200 must arrive while the message is still in progress."""
+def test_a_slow_event_gets_503_within_slacks_wait_then_its_retries_are_handled_once(
+        server: ChannelServer) -> None:
+    """users.info is held open past the acknowledgement deadline (2.5 s, within Slack's 3 s):
+    the event is answered 503 so that Slack retries; a retry while it is still in hand gets
+    503 too; once handled, a retry gets 200 and no second message (at least once, one effect)."""
+    event = fakes.slack_event()
     gate = threading.Event()
     server.platforms.users_info_gate = gate
     try:
-        assert post(server, fakes.slack_event()) == (200, None)
-        server.platforms.slack.wait_for(1)  # the background work has started...
-        assert server.agent.messages == []  # ...and not finished
+        assert post(server, event)[0] == 503
+        assert post(server, event, retry=("http_timeout", 1))[0] == 503
+        assert server.agent.messages == []
     finally:
         gate.set()
+    server.drain()
+    assert len(server.agent.messages) == 1
+    assert post(server, event, retry=("http_timeout", 2)) == (200, None)
     server.drain()
     assert len(server.agent.messages) == 1
 
@@ -207,8 +214,12 @@ def test_a_button_click_outside_a_dm_gets_the_pointer(server: ChannelServer) -> 
 
 @pytest.mark.parametrize("change", [{"is_email_confirmed": False}, {"deleted": True},
                                     {"is_bot": True}, {"profile": {"real_name": "No Email"}},
-                                    {"profile": {"email": "not-an-email"}}])
-def test_only_a_confirmed_email_of_a_live_person_is_passed_on(server: ChannelServer,
+                                    {"profile": {"email": "not-an-email"}},
+                                    # guests, and people of another organisation or workspace
+                                    {"is_restricted": True}, {"is_ultra_restricted": True},
+                                    {"is_stranger": True}, {"team_id": "T0OTHERORG"},
+                                    {"team_id": None}])
+def test_only_a_confirmed_email_of_a_live_full_member_is_passed_on(server: ChannelServer,
                                                              change: Dict[str, Any]) -> None:
     server.platforms.slack_users["U0ALICE"].update(change)
     assert post(server, fakes.slack_event())[0] == 200
@@ -219,7 +230,7 @@ def test_only_a_confirmed_email_of_a_live_person_is_passed_on(server: ChannelSer
 def test_an_unknown_slack_user_still_gets_the_verified_principal(server: ChannelServer) -> None:
     assert post(server, fakes.slack_event(user="U0NOBODY"))[0] == 200
     server.drain()
-    assert server.agent.messages[0].metadata == {"principal": {
+    assert {"principal": signed_principal(server.agent.messages[0])} == {"principal": {
         "channel": "slack", "tenant": fakes.SLACK_TEAM_ID, "subject": "U0NOBODY"}}
 
 
@@ -260,6 +271,21 @@ def test_buttons_are_sent_as_block_kit(server: ChannelServer) -> None:
     [params] = posted(server)
     assert params["text"] == "Book it?"
     assert params["blocks"][1]["elements"][0]["value"] == "/affirm"
+
+
+def test_a_messages_metadata_rides_on_its_posts(server: ChannelServer) -> None:
+    """The knowledge base's custom payload reaches Slack as the answer's message metadata."""
+    from connectors.slack import SlackOutput
+
+    metadata = {"event_type": "knowledge_answer",
+                "event_payload": {"topic": "sick_pay", "article_id": 12, "version": 3}}
+    output = SlackOutput(server.slack.client, "D0ALICEDM", None)
+    run(server, output.send_response("x", {"text": "Sick pay is...",
+                                           "custom": {"metadata": metadata}}))
+    run(server, output.send_response("x", {"text": "Plain"}))
+    first, second = posted(server)
+    assert (first["text"], first["metadata"]) == ("Sick pay is...", metadata)
+    assert "metadata" not in second
 
 
 def test_health_and_the_disabled_channel(server: ChannelServer) -> None:
@@ -315,7 +341,7 @@ def test_no_credentials_means_disabled_with_one_warning(caplog: pytest.LogCaptur
 
 @pytest.mark.parametrize("missing", ["signing_secret", "bot_token", "team_ids"])
 def test_half_configured_credentials_refuse_to_start(missing: str) -> None:
-    credentials = {"signing_secret": "s" * 32, "bot_token": "xoxb-1", "team_ids": "T0A"}
+    credentials = {"signing_secret": "s" * 32, "bot_token": "xoxb-1", "principal_key": "p" * 32, "team_ids": "T0A"}
     credentials[missing] = ""
     with pytest.raises(ValueError, match="together"):
         SlackInput.from_credentials(credentials)
@@ -323,7 +349,7 @@ def test_half_configured_credentials_refuse_to_start(missing: str) -> None:
 
 def test_full_credentials_enable_the_channel() -> None:
     channel = SlackInput.from_credentials({
-        "signing_secret": "s" * 32, "bot_token": "xoxb-1", "team_ids": "T0A, T0B",
+        "signing_secret": "s" * 32, "bot_token": "xoxb-1", "principal_key": "p" * 32, "team_ids": "T0A, T0B",
         "store_type": "redis", "store_host": "redis", "store_port": "6379", "store_db": "1",
         "store_password": ""})
     assert channel.enabled
@@ -337,14 +363,14 @@ def test_full_credentials_enable_the_channel() -> None:
     ("https://127.0.0.1:8443/slack/api/", "https://127.0.0.1:8443/slack/api/"),
 ])
 def test_the_web_api_base_url_comes_from_the_credentials(api_url: str, expected: str) -> None:
-    channel = SlackInput.from_credentials({"signing_secret": "s" * 32, "bot_token": "xoxb-1",
+    channel = SlackInput.from_credentials({"signing_secret": "s" * 32, "bot_token": "xoxb-1", "principal_key": "p" * 32,
                                            "team_ids": "T0A", "api_url": api_url,
                                            "store_type": "in_memory"})
     assert channel.client.base_url == expected
 
 
 def test_the_default_store_is_in_memory() -> None:
-    channel = SlackInput.from_credentials({"signing_secret": "s" * 32, "bot_token": "xoxb-1",
+    channel = SlackInput.from_credentials({"signing_secret": "s" * 32, "bot_token": "xoxb-1", "principal_key": "p" * 32,
                                            "team_ids": "T0A", "store_type": "in_memory"})
     assert isinstance(channel.store, InMemoryStore)
 
@@ -369,3 +395,18 @@ def test_a_store_outage_is_a_503_slack_retries_later(server: ChannelServer) -> N
         server.slack.store = healthy
     server.drain()
     assert server.agent.messages == [] and server.platforms.outbound_calls() == 0
+
+
+def test_a_signed_body_nested_too_deep_is_a_400(server: ChannelServer) -> None:
+    """json.loads raised RecursionError (a 500) on a correctly signed, absurdly nested body."""
+    body = b"[" * 60_000 + b"]" * 60_000  # under the 128 KiB limit, far past the parser's depth
+    status, _, _ = post_raw(server, body, fakes.slack_headers(body))
+    assert status == 400
+
+
+def test_the_email_route_can_be_switched_off() -> None:
+    channel = SlackInput.from_credentials({
+        "signing_secret": "s" * 32, "bot_token": "xoxb-1", "principal_key": "p" * 32,
+        "team_ids": "T0A", "email_identity": "0"})
+    assert channel.directory.enabled is False
+    assert asyncio.run(channel.directory.email("T0A", "U0ALICE")) is None

@@ -17,7 +17,7 @@ from connectors.teams import NOTICE_NO_IDENTITY, NOTICE_PERSONAL_ONLY, TeamsInpu
 from connectors.teams_auth import BOT_FRAMEWORK_OPENID_METADATA_URL, Forbidden
 
 from . import fakes
-from .conftest import ChannelServer
+from .conftest import ChannelServer, signed_principal
 
 
 def post(server: ChannelServer, token: Optional[str], body: Any = None, *,
@@ -59,8 +59,8 @@ def test_a_verified_activity_reaches_the_assistant_and_is_answered(server: Chann
     assert message.input_channel == "msteams"
     assert message.message_id == "1700000000001"
     assert message.sender_id == conversation_id("msteams", fakes.TENANT_ID, fakes.USER_OBJECT_ID)
-    assert message.metadata == {"principal": {"channel": "msteams", "tenant": fakes.TENANT_ID,
-                                              "subject": fakes.USER_OBJECT_ID}}
+    assert signed_principal(message) == {"channel": "msteams", "tenant": fakes.TENANT_ID,
+                                         "subject": fakes.USER_OBJECT_ID}
     [call] = server.platforms.connector.calls
     assert call["conversation"] == "a:1personal-chat-with-alice"
     assert call["authorization"] == "Bearer msal-app-token"
@@ -183,6 +183,32 @@ def test_buttons_and_summaries_are_sent_as_adaptive_cards(server: ChannelServer)
     assert second["activity"]["attachments"][0]["content"]["body"][1]["type"] == "FactSet"
 
 
+KNOWLEDGE_METADATA = {"event_type": "knowledge_answer", "event_payload": {
+    "topic": "sick_pay", "article_id": 12, "version": 3}}
+
+
+def test_a_messages_metadata_rides_on_its_activities(server: ChannelServer) -> None:
+    """The knowledge base's custom payload (topic, article, version) reaches Teams on the
+    answer's own activities, never as a message of its own."""
+    reference = {"serviceUrl": server.platforms.service_url, "conversationId": "a:1chat",
+                 "tenantId": fakes.TENANT_ID, "bot": {"id": "28:bot", "name": "Helpdesk"},
+                 "user": {"id": "29:user"}}
+    output = TeamsOutput(server.teams.connector, reference)
+    run(server, output.send_response("x", {"text": "Sick pay is...\n\nSource: Sick pay",
+                                           "custom": {"metadata": KNOWLEDGE_METADATA}}))
+    run(server, output.send_response("x", {"text": "No article.", "buttons": [
+        {"title": "Raise a query", "payload": "/ticket_create"}],
+        "custom": {"metadata": KNOWLEDGE_METADATA}}))
+    run(server, output.send_response("x", {"text": "Plain"}))
+    calls = server.platforms.connector.wait_for(4)
+    assert [c["activity"].get("text") for c in calls[:2]] == ["Sick pay is...",
+                                                              "Source: Sick pay"]
+    for call in calls[:3]:
+        assert call["activity"]["channelData"]["metadata"] == KNOWLEDGE_METADATA
+    assert "channelData" not in calls[3]["activity"]
+    assert len(server.platforms.connector.calls) == 4
+
+
 def test_agent_replies_reach_the_users_latest_verified_conversation(
         server: ChannelServer) -> None:
     token, activity = genuine(server, conversation="a:1alice-latest")
@@ -243,14 +269,14 @@ def test_no_credentials_means_disabled_with_one_warning(caplog: pytest.LogCaptur
 
 @pytest.mark.parametrize("missing", ["app_id", "app_password", "tenant_id"])
 def test_half_configured_credentials_refuse_to_start(missing: str) -> None:
-    credentials = {"app_id": fakes.APP_ID, "app_password": "pw", "tenant_id": fakes.TENANT_ID}
+    credentials = {"app_id": fakes.APP_ID, "app_password": "pw", "principal_key": "p" * 32, "tenant_id": fakes.TENANT_ID}
     credentials[missing] = ""
     with pytest.raises(ValueError, match="together"):
         TeamsInput.from_credentials(credentials)
 
 
 def test_full_credentials_enable_the_channel_with_microsofts_endpoints() -> None:
-    channel = TeamsInput.from_credentials({"app_id": fakes.APP_ID, "app_password": "pw",
+    channel = TeamsInput.from_credentials({"app_id": fakes.APP_ID, "app_password": "pw", "principal_key": "p" * 32,
                                            "tenant_id": fakes.TENANT_ID.upper(),
                                            "store_type": "in_memory"})
     assert channel.enabled
@@ -302,7 +328,7 @@ async def test_msal_tokens_never_reach_the_logs(caplog: pytest.LogCaptureFixture
 def test_empty_endpoint_settings_mean_microsofts_public_cloud() -> None:
     """credentials.yml passes ${TEAMS_OPENID_METADATA_URL} and ${TEAMS_AUTHORITY_HOST}: empty
     by default (scripts/stack.py, docker-compose.yml)."""
-    channel = TeamsInput.from_credentials({"app_id": fakes.APP_ID, "app_password": "pw",
+    channel = TeamsInput.from_credentials({"app_id": fakes.APP_ID, "app_password": "pw", "principal_key": "p" * 32,
                                            "tenant_id": fakes.TENANT_ID,
                                            "openid_metadata_url": "", "authority_host": "",
                                            "store_type": "in_memory"})
@@ -314,6 +340,7 @@ def test_empty_endpoint_settings_mean_microsofts_public_cloud() -> None:
 def test_endpoint_settings_point_the_channel_elsewhere() -> None:
     channel = TeamsInput.from_credentials({
         "app_id": fakes.APP_ID, "app_password": "pw", "tenant_id": fakes.TENANT_ID,
+        "principal_key": "p" * 32,
         "openid_metadata_url": "https://127.0.0.1:8443/botframework/openid",
         "authority_host": "https://login.microsoftonline.us/", "store_type": "in_memory"})
     assert channel.keys.metadata_url == "https://127.0.0.1:8443/botframework/openid"

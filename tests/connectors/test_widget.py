@@ -21,7 +21,7 @@ from connectors.widget import (
     verify_session_token,
 )
 
-from .conftest import AUDIENCE, ISSUER, SECRET, ChannelServer
+from .conftest import AUDIENCE, ISSUER, SECRET, ChannelServer, signed_principal
 
 
 def make_token(secret: str, *, algorithm: str = "HS256", drop: tuple[str, ...] = (),
@@ -104,6 +104,13 @@ def test_malformed_bodies_are_refused(body: object) -> None:
 def test_text_is_trimmed_and_message_id_kept() -> None:
     message = parse_incoming({"text": "  how much leave?  ", "message_id": "ab12-cd"})
     assert (message.text, message.message_id) == ("how much leave?", "ab12-cd")
+
+
+def test_from_credentials_needs_a_principal_key() -> None:
+    with pytest.raises(ValueError, match="principal_key"):
+        WidgetInput.from_credentials({"token_secret": SECRET})
+    with pytest.raises(ValueError, match="principal_key"):
+        WidgetInput.from_credentials({"token_secret": SECRET, "principal_key": "short"})
 
 
 def test_from_credentials_refuses_a_short_secret() -> None:
@@ -202,9 +209,8 @@ def test_a_verified_message_reaches_the_agent_with_the_principal(server: Channel
     assert message.input_channel == "widget"
     # The client's own "sender" and "metadata" are ignored: identity comes from the token.
     assert message.sender_id == conversation_id("widget", ISSUER, "alice.hughes")
-    assert message.metadata == {
-        "principal": {"channel": "widget", "tenant": ISSUER, "subject": "alice.hughes"}
-    }
+    assert signed_principal(message) == {
+        "channel": "widget", "tenant": ISSUER, "subject": "alice.hughes"}
 
 
 def test_two_employees_get_two_conversations(server: ChannelServer) -> None:
@@ -231,7 +237,7 @@ def test_the_token_is_checked_before_the_body(server: ChannelServer) -> None:
 
 def test_bad_bodies_get_400(server: ChannelServer) -> None:
     token = make_token(SECRET)
-    assert post(server, token, raw=b"{not json") == (400, {"error": "body is not valid JSON"})
+    assert post(server, token, raw=b"{not json") == (400, {"error": "body is not valid UTF-8 JSON"})
     assert post(server, token, {"text": ""}) == (400, {"error": "text is required"})
     assert server.agent.messages == []
 
@@ -240,3 +246,102 @@ def test_oversized_bodies_get_413(server: ChannelServer) -> None:
     status, _ = post(server, make_token(SECRET), {"text": "hi", "pad": "x" * 20_000})
     assert status == 413
     assert server.agent.messages == []
+
+
+def test_a_body_that_is_not_utf8_or_is_nested_too_deep_is_a_400(server: ChannelServer) -> None:
+    """Both were a 500 (UnicodeDecodeError, RecursionError) once the token was genuine."""
+    token = make_token(SECRET)
+    for raw in (b"\xff\xfe{}", b"\x00" * 9, b"[" * 8000 + b"]" * 8000):
+        assert post(server, token, raw=raw) == (400, {"error": "body is not valid UTF-8 JSON"})
+
+
+# --- sessions opened by Entra ID sign-in (the web app mints them; issue 24) -------------------
+
+ENTRA_TENANT = "8d3f1a52-6c1e-4b8f-9d2a-0e5c7b4f1a23"
+OBJECT_ID = "11111111-aaaa-4bbb-8ccc-000000000001"
+
+
+def test_an_entra_session_names_the_entra_user_of_the_configured_tenant() -> None:
+    token = make_token(SECRET, sub=OBJECT_ID, idp="entra", tid=ENTRA_TENANT)
+    session = verify_session_token(token, SECRET, ISSUER, AUDIENCE, entra_tenant=ENTRA_TENANT)
+    assert (session.principal_tenant, session.subject) == (f"entra:{ENTRA_TENANT}", OBJECT_ID)
+    # A different conversation from the intranet identity of the same subject string.
+    assert conversation_id("widget", session.principal_tenant, OBJECT_ID) != \
+        conversation_id("widget", ISSUER, OBJECT_ID)
+
+
+@pytest.mark.parametrize("claims, configured", [
+    ({"idp": "entra", "tid": "0b1c2d3e-4f50-4617-8a9b-c0d1e2f3a4b5"}, ENTRA_TENANT),
+    ({"idp": "entra", "tid": ENTRA_TENANT}, ""),  # no tenant configured: none accepted
+    ({"idp": "entra"}, ENTRA_TENANT),
+    ({"idp": "entra", "tid": 7}, ENTRA_TENANT),
+    ({"idp": "google", "tid": ENTRA_TENANT}, ENTRA_TENANT),
+    ({"idp": None, "tid": ENTRA_TENANT}, ENTRA_TENANT),
+])
+def test_other_identity_providers_and_tenants_are_refused(claims: dict, configured: str) -> None:
+    token = make_token(SECRET, sub=OBJECT_ID, **claims)
+    with pytest.raises(InvalidToken):
+        verify_session_token(token, SECRET, ISSUER, AUDIENCE, entra_tenant=configured)
+
+
+def test_from_credentials_reads_the_entra_tenant() -> None:
+    channel = WidgetInput.from_credentials({"token_secret": SECRET, "principal_key": "k" * 40,
+                                            "entra_tenant_id": ENTRA_TENANT.upper()})
+    assert channel.entra_tenant == ENTRA_TENANT
+
+
+# --- a message sent again (issue 27): answered from the conversation, never handled twice -------
+
+def test_retry_is_read_and_needs_a_message_id() -> None:
+    assert parse_incoming({"text": "hi", "message_id": "m-1", "retry": True}).retry is True
+    assert parse_incoming({"text": "hi", "message_id": "m-1"}).retry is False
+    for body in ({"text": "hi", "retry": True}, {"text": "hi", "message_id": "m-1", "retry": 1},
+                 {"text": "hi", "message_id": "m-1", "retry": "true"}):
+        with pytest.raises(InvalidMessage):
+            parse_incoming(body)
+
+
+def _conversation_events() -> list:
+    from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
+
+    return [
+        UserUttered("hello", message_id="m-1"), ActionExecuted("utter_greet"),
+        BotUttered("Hello!"), ActionExecuted("action_listen"),
+        UserUttered("yes, go ahead", message_id="m-2"), ActionExecuted("action_submit"),
+        BotUttered("Done. Your query is logged as PAY-7.",
+                   {"buttons": [{"title": "Thanks", "payload": "/thank"}]}),
+        SlotSet("kb_topic", None), BotUttered("Anything else?"),
+        ActionExecuted("action_listen"),
+        UserUttered("thanks", message_id="m-3"),
+    ]
+
+
+def test_the_replies_to_a_handled_message_are_found_by_its_id() -> None:
+    events = _conversation_events()
+    assert widget.replies_to(events, "m-2", "c") == [
+        {"recipient_id": "c", "text": "Done. Your query is logged as PAY-7.",
+         "buttons": [{"title": "Thanks", "payload": "/thank"}]},
+        {"recipient_id": "c", "text": "Anything else?"}]
+    assert widget.replies_to(events, "m-1", "c") == [{"recipient_id": "c", "text": "Hello!"}]
+    assert widget.replies_to(events, "m-3", "c") == []  # handled, nothing said (yet)
+    assert widget.replies_to(events, "m-4", "c") is None  # never handled: handle it
+
+
+async def test_answered_before_reads_the_stored_conversation_under_its_lock() -> None:
+    from types import SimpleNamespace
+
+    from rasa.core.lock_store import InMemoryLockStore
+    from rasa.core.tracker_store import InMemoryTrackerStore
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    store = InMemoryTrackerStore(Domain.empty())
+    await store.save(DialogueStateTracker.from_events("c", _conversation_events()))
+    locks = InMemoryLockStore()
+    agent = SimpleNamespace(lock_store=locks, tracker_store=store)
+    assert await widget.answered_before(agent, "c", "m-1") == [
+        {"recipient_id": "c", "text": "Hello!"}]
+    assert await widget.answered_before(agent, "c", "m-9") is None
+    assert await widget.answered_before(agent, "nobody", "m-1") is None
+    assert await widget.answered_before(SimpleNamespace(), "c", "m-1") is None
+    assert locks.get_lock("c") is None or locks.get_lock("c").is_locked(0) is False

@@ -44,7 +44,7 @@ async def start(receiver: Receiver) -> tuple[web.AppRunner, str]:
 
 def test_the_output_channel_exists_only_with_a_push_url() -> None:
     assert WidgetInput(SECRET, ISSUER, AUDIENCE).get_output_channel() is None
-    channel = WidgetInput.from_credentials({"token_secret": SECRET,
+    channel = WidgetInput.from_credentials({"token_secret": SECRET, "principal_key": "p" * 32,
                                             "push_url": "http://127.0.0.1:9/x"})
     output = channel.get_output_channel()
     assert isinstance(output, WidgetPushOutput) and output.name() == "widget"

@@ -33,18 +33,39 @@ SCHEMA_FILE = Path(
     str(resources.files("check_jsonschema") / "builtin_schemas" / "vendor" / "compose-spec.json")
 )
 
-EXPECTED_SERVICES = {"rasa", "action-server", "web", "postgres", "redis", "migrate", "ticket-worker"}
-REQUIRED_SECRETS = ("POSTGRES_PASSWORD", "RASA_AUTH_TOKEN", "RASA_JWT_SECRET", "WIDGET_TOKEN_SECRET")
+EXPECTED_SERVICES = {"rasa", "action-server", "web", "postgres", "redis", "migrate", "ticket-worker",
+                     "rabbitmq", "insight-consumer"}
+REQUIRED_SECRETS = ("POSTGRES_PASSWORD", "RABBITMQ_PASSWORD", "RASA_AUTH_TOKEN",
+                    "WIDGET_TOKEN_SECRET", "ACTION_SERVER_TOKEN", "HELPDESK_PRINCIPAL_KEY",
+                    "RELAY_CONSOLE_KEY", "RELAY_TICKETS_KEY", "RELAY_RECORDS_KEY",
+                    "REDIS_PASSWORD")
+# Who holds each secret (docs/security.md, "Who holds which secret"): exactly these services.
+HOLDERS = {
+    "POSTGRES_PASSWORD": {"postgres", "rasa", "action-server", "web", "ticket-worker",
+                          "insight-consumer", "migrate"},
+    "RABBITMQ_PASSWORD": {"rabbitmq", "rasa", "insight-consumer"},
+    "REDIS_PASSWORD": {"redis", "rasa"},
+    "RASA_AUTH_TOKEN": {"rasa"},
+    "WIDGET_TOKEN_SECRET": {"rasa", "web"},
+    "ACTION_SERVER_TOKEN": {"rasa", "action-server"},
+    "HELPDESK_PRINCIPAL_KEY": {"rasa", "action-server"},
+    "RELAY_CONSOLE_KEY": {"rasa", "web"},
+    "RELAY_TICKETS_KEY": {"rasa", "ticket-worker"},
+    "RELAY_RECORDS_KEY": {"rasa", "action-server"},
+}
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN", re.IGNORECASE)
 # Secret-named variables that may be empty, with the reason.
-MAY_BE_EMPTY = {"LOCK_STORE_PASSWORD"}  # Redis sits on the internal network only, without a password
+MAY_BE_EMPTY: set[str] = set()  # Redis asks for REDIS_PASSWORD too (issue 21)
 # Channel secrets that are optional: unset means the channel is off (it answers 503), never on
 # with a default secret. They may only be written `${NAME:-}`.
-OPTIONAL_SECRETS = {"TEAMS_APP_PASSWORD", "SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN"}
+OPTIONAL_SECRETS = {"TEAMS_APP_PASSWORD", "SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN",
+                    "ENTRA_CLIENT_SECRET",  # unset: no sign-in with Entra ID (issue 24)
+                    "NOTIFY_API_KEY"}  # unset: no e-mail through GOV.UK Notify (issue 24)
 REQUIRED_REF = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*):\?[^}]+\}")
 # A version tag: starts with MAJOR.MINOR, e.g. 15.8-alpine, 3.10.13-slim.
 PINNED_TAG = re.compile(r"^\d+\.\d+[\w.-]*$")
 DUMMY_ENV = {name: f"dummy-{name.lower()}" for name in REQUIRED_SECRETS}
+BROKER_URL = "amqp://helpdesk:dummy-rabbitmq_password@rabbitmq:5672/%2F"
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -329,6 +350,7 @@ def test_expected_base_images() -> None:
 def test_pulled_images_are_the_agreed_versions() -> None:
     assert services()["postgres"]["image"] == "postgres:15.8-alpine"
     assert services()["redis"]["image"] == "redis:7.2.5-alpine"
+    assert services()["rabbitmq"]["image"] == "rabbitmq:3.13.7-alpine"
 
 
 def test_long_running_services_have_healthcheck_restart_and_log_rotation() -> None:
@@ -362,6 +384,14 @@ def test_backing_store_health_checks() -> None:
     assert services()["redis"]["healthcheck"]["test"] == ["CMD", "redis-cli", "ping"]
 
 
+def test_redis_asks_for_a_password_that_is_not_in_its_command() -> None:
+    redis = interpolate(load_compose(), DUMMY_ENV)["services"]["redis"]
+    assert "--requirepass \"$REDIS_PASSWORD\"" in redis["command"][-1]
+    assert "dummy-redis_password" not in " ".join(redis["command"])
+    assert environment(redis) == {"REDIS_PASSWORD": "dummy-redis_password",
+                                  "REDISCLI_AUTH": "dummy-redis_password"}
+
+
 def test_depends_on_conditions_are_meaningful() -> None:
     """`service_healthy` needs a health check to wait for; `completed_successfully` a one-shot."""
     all_services = services()
@@ -387,8 +417,11 @@ def test_who_waits_for_whom() -> None:
     assert needs("rasa") == {
         "postgres": "service_healthy",
         "redis": "service_healthy",
+        "rabbitmq": "service_healthy",
         "action-server": "service_healthy",
     }
+    assert needs("insight-consumer") == {"postgres": "service_healthy", "rabbitmq": "service_healthy",
+                                         "migrate": "service_completed_successfully"}
     for name, service in services().items():
         if "HELPDESK_DATABASE_URL" in environment(service) and name != "migrate":
             assert needs(name).get("migrate") == "service_completed_successfully", name
@@ -489,15 +522,33 @@ def test_compose_refuses_to_start_without_each_secret(secret: str) -> None:
 def test_services_environment() -> None:
     expected = {
         "HELPDESK_DATABASE_URL": "postgresql+psycopg://helpdesk:dummy-postgres_password@postgres:5432/helpdesk",
-        "WIDGET_TOKEN_SECRET": "dummy-widget_token_secret",
         "HELPDESK_DEV_SIGNIN": "0",
     }
     compose = interpolate(load_compose(), DUMMY_ENV)
     extra = {
-        "action-server": {"SANIC_HOST": "0.0.0.0", "HANDOFF_HOURS": "business"},
+        # The action server holds no widget secret: it neither mints nor checks session tokens.
+        "action-server": {"SANIC_HOST": "0.0.0.0", "HANDOFF_HOURS": "business",
+                          "METRICS_HOST": "0.0.0.0", "METRICS_PORT": "9102",
+                          "ACTION_SERVER_TOKEN": "dummy-action_server_token",
+                          "HELPDESK_PRINCIPAL_KEY": "dummy-helpdesk_principal_key",
+                          # records notifications: Rasa's relay, with the records key only
+                          "RASA_URL": "http://rasa:5005",
+                          "RELAY_RECORDS_KEY": "dummy-relay_records_key"},
         "web": {"WEB_HOST": "0.0.0.0", "WEB_PORT": "8080", "RASA_URL": "http://rasa:5005",
-                "RASA_JWT_SECRET": "dummy-rasa_jwt_secret",
-                "TRACKER_STORE_URL": "postgresql://helpdesk:dummy-postgres_password@postgres:5432/rasa_tracker"},
+                "WIDGET_TOKEN_SECRET": "dummy-widget_token_secret",
+                # Production runs behind TLS: Secure cookies and HSTS, never plain-HTTP cookies.
+                "WEB_COOKIE_SECURE": "1", "WEB_TRUSTED_PROXIES": "",
+                # the console's relay key: no Rasa admin credential, no way to name an employee
+                "RELAY_CONSOLE_KEY": "dummy-relay_console_key",
+                "TRACKER_STORE_URL": "postgresql://helpdesk:dummy-postgres_password@postgres:5432/rasa_tracker",
+                "METRICS_HOST": "0.0.0.0", "METRICS_PORT": "9101",
+                # Sign-in with Entra ID: off until configured; local passwords off (issue 24).
+                "ENTRA_TENANT_ID": "", "ENTRA_CLIENT_ID": "", "ENTRA_CLIENT_SECRET": "",
+                "ENTRA_REDIRECT_URI": "", "HELPDESK_PUBLIC_URL": "",
+                "CONSOLE_LOCAL_SIGNIN": "0", "WIDGET_ALLOWED_ORIGINS": ""},
+        "insight-consumer": {"EVENT_BROKER_URL": BROKER_URL, "EVENT_BROKER_QUEUE": "helpdesk-insight",
+                             "EVENT_BROKER_EXCHANGE": "rasa-exchange", "METRICS_HOST": "0.0.0.0",
+                             "METRICS_PORT": "9104"},
         "migrate": {},
     }
     for name, more in extra.items():
@@ -516,43 +567,65 @@ def test_rasa_environment() -> None:
         "LOCK_STORE_HOST": "redis",
         "LOCK_STORE_PORT": "6379",
         "LOCK_STORE_DB": "1",
-        "LOCK_STORE_PASSWORD": "",
+        "LOCK_STORE_PASSWORD": "dummy-redis_password",
         "WIDGET_TOKEN_SECRET": "dummy-widget_token_secret",
         "RASA_AUTH_TOKEN": "dummy-rasa_auth_token",
-        "RASA_JWT_SECRET": "dummy-rasa_jwt_secret",
+        "RELAY_CONSOLE_KEY": "dummy-relay_console_key",
+        "RELAY_TICKETS_KEY": "dummy-relay_tickets_key",
+        "RELAY_RECORDS_KEY": "dummy-relay_records_key",
+        "ACTION_SERVER_TOKEN": "dummy-action_server_token",
+        "HELPDESK_PRINCIPAL_KEY": "dummy-helpdesk_principal_key",
         "TEAMS_APP_ID": "",
         "TEAMS_APP_PASSWORD": "",
         "TEAMS_TENANT_ID": "",
+        "ENTRA_TENANT_ID": "",
         "SLACK_SIGNING_SECRET": "",
         "SLACK_BOT_TOKEN": "",
         "SLACK_TEAM_ID": "",
         "TEAMS_OPENID_METADATA_URL": "",
         "TEAMS_AUTHORITY_HOST": "",
         "SLACK_API_URL": "",
+        "SLACK_EMAIL_IDENTITY": "",
         "WIDGET_PUSH_URL": "http://web:8080/internal/widget/push",
+        "EVENT_BROKER_URL": BROKER_URL,
+        "EVENT_BROKER_QUEUE": "helpdesk-insight",
+        "EVENT_BROKER_EXCHANGE": "rasa-exchange",
     }
 
 
 def test_rasa_command_keeps_its_secrets_out_of_the_command_line() -> None:
-    """The API is always authenticated (rasa_server.py refuses to start without both secrets) and
-    the secrets reach Rasa through the environment, never through the interpolated command."""
+    """The API is always authenticated (rasa_server.py refuses to start without its token) and
+    the token reaches Rasa through the environment, never through the interpolated command."""
     rasa = interpolate(load_compose(), DUMMY_ENV)["services"]["rasa"]
     assert rasa["command"] == ["python", "scripts/rasa_server.py"]
-    for secret in ("RASA_AUTH_TOKEN", "RASA_JWT_SECRET"):
-        assert environment(rasa)[secret] == DUMMY_ENV[secret]
+    assert environment(rasa)["RASA_AUTH_TOKEN"] == DUMMY_ENV["RASA_AUTH_TOKEN"]
+
+
+def test_each_secret_is_held_by_exactly_the_services_that_need_it() -> None:
+    """Least privilege (issue 21): a secret's value reaches only the services docs/security.md
+    names for it, whatever variable carries it (a password inside a database URL too)."""
+    compose = interpolate(load_compose(), DUMMY_ENV)
+    held = {secret: {name for name, service in compose["services"].items()
+                     if any(DUMMY_ENV[secret] in value
+                            for value in environment(service).values() if value)}
+            for secret in REQUIRED_SECRETS}
+    assert held == HOLDERS
+    # No service but Rasa can use Rasa's HTTP API, and Rasa does not accept JWTs at all.
+    assert "RASA_JWT_SECRET" not in COMPOSE_FILE.read_text()
 
 
 def test_rasa_server_attaches_each_secret_to_its_option(monkeypatch: pytest.MonkeyPatch) -> None:
     """`--auth-token=<secret>`, never two words: a generated secret may start with "-", which
-    argparse would read as the next option, and Rasa would refuse to start."""
+    argparse would read as the next option, and Rasa would refuse to start. No `--jwt-secret`:
+    the services reach conversations through the relay channel, not the HTTP API."""
     from scripts.rasa_server import rasa_arguments
 
-    token, jwt_secret = "-" + "t" * 40, "--" + "j" * 40
+    token = "-" + "t" * 40
     monkeypatch.setenv("RASA_AUTH_TOKEN", token)
-    monkeypatch.setenv("RASA_JWT_SECRET", jwt_secret)
+    monkeypatch.setenv("RASA_JWT_SECRET", "--" + "j" * 40)  # even if one is still set
     arguments = rasa_arguments()
-    assert f"--auth-token={token}" in arguments and f"--jwt-secret={jwt_secret}" in arguments
-    assert token not in arguments and jwt_secret not in arguments  # not separate words
+    assert f"--auth-token={token}" in arguments and token not in arguments
+    assert not [argument for argument in arguments if "jwt" in argument]
     assert "--enable-api" in arguments
 
 
@@ -560,7 +633,9 @@ def test_rasa_server_refuses_short_or_missing_secrets(monkeypatch: pytest.Monkey
     from scripts.rasa_server import rasa_arguments
 
     monkeypatch.setenv("RASA_AUTH_TOKEN", "short")
-    monkeypatch.setenv("RASA_JWT_SECRET", "j" * 40)
+    with pytest.raises(SystemExit, match="RASA_AUTH_TOKEN"):
+        rasa_arguments()
+    monkeypatch.delenv("RASA_AUTH_TOKEN")
     with pytest.raises(SystemExit, match="RASA_AUTH_TOKEN"):
         rasa_arguments()
 
@@ -630,12 +705,13 @@ def test_dockerfile_copies_only_what_exists(dockerfile: Path) -> None:
                 "endpoints.yml",
                 "data/",
                 "connectors/",
+                "signing_keys/",  # teams_auth reads the Bot Connector's keys with it
                 "rasa_runtime/",
                 "scripts/rasa_server.py",
                 "models/",
             },
         ),
-        ("services.Dockerfile", {"bot/", "actions/"}),
+        ("services.Dockerfile", {"bot/", "actions/", "signing_keys/"}),
     ],
 )
 def test_dockerfile_copies_the_agreed_content(name: str, must_copy: set[str]) -> None:
@@ -689,3 +765,37 @@ def test_services_requirements_install_the_database_driver() -> None:
     """HELPDESK_DATABASE_URL names SQLAlchemy's `psycopg` (version 3) driver: the image must have it."""
     path = require_repo_file("requirements/services.txt", "the services image installs it")
     assert "psycopg" in requirement_names(path), "requirements/services.txt does not install psycopg (3)"
+
+
+def test_console_passwords_are_off_in_production_settings() -> None:
+    """Issue 24: local console passwords are a development fallback; production agents sign in
+    with Entra ID."""
+    web = services()["web"]
+    assert environment(web)["CONSOLE_LOCAL_SIGNIN"] == "${CONSOLE_LOCAL_SIGNIN:-0}"
+    from bot.config import Settings
+    production = {"ENTRA_TENANT_ID": "8d3f1a52-6c1e-4b8f-9d2a-0e5c7b4f1a23",
+                  "ENTRA_CLIENT_ID": "app", "ENTRA_CLIENT_SECRET": "secret",
+                  "HELPDESK_PUBLIC_URL": "https://helpdesk.example.gov.uk",
+                  "HELPDESK_DEV_SIGNIN": "0", "CONSOLE_LOCAL_SIGNIN": "0"}
+    assert Settings.from_env(production).console_password_signin is False
+    assert Settings.from_env({**production, "CONSOLE_LOCAL_SIGNIN": ""}) \
+        .console_password_signin is False  # Entra ID configured, no dev sign-in: off
+    assert Settings.from_env({"HELPDESK_DEV_SIGNIN": "1"}).console_password_signin is True
+
+
+def test_make_run_gives_each_process_the_secrets_compose_gives_it() -> None:
+    from scripts.stack import OPTIONAL_SECRETS_OF, SECRET_NAMES, SECRETS_OF
+
+    services_of = {"rasa": "rasa", "action server": "action-server", "web app": "web",
+                   "ticket worker": "ticket-worker", "insight consumer": "insight-consumer"}
+    for process, service in services_of.items():
+        assert set(SECRETS_OF[process]) == {
+            secret for secret in SECRET_NAMES if service in HOLDERS[secret]}, process
+    # The optional ones compose names (Teams, Slack, Entra ID, Notify): the same process each.
+    raw = services()
+    for process, optional in OPTIONAL_SECRETS_OF.items():
+        for secret in optional:
+            named_by = {name for name, service in raw.items()
+                        if any(f"${{{secret}" in (value or "")
+                               for value in environment(service).values())}
+            assert named_by in (set(), {services_of[process]}), (secret, named_by)

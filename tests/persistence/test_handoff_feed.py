@@ -10,7 +10,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.handoff.feed import TrackerFeed, read_only_url, tracker_events
-from bot.handoff.queue import FeedTarget
+from bot.handoff.transcript import FeedTarget
 
 
 def rasa_style(url: str) -> str:

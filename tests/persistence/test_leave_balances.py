@@ -6,12 +6,14 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from bot.demo_data import DEMO_WIDGET_ISSUER, load_demo_data
+from bot.backoffice.types import LeaveType
+from bot.demo.description import DEMO_WIDGET_ISSUER
+from bot.demo.organisation import seed_organisation
 from bot.errors import UnknownPrincipal
 from bot.identity import Principal
 from bot.leave import my_leave_balances
 from bot.storage.database import Database
-from bot.storage.models import AuditEvent, AuditOutcome, Employee, LeaveType
+from bot.storage.models import AuditEvent, AuditOutcome, Employee
 
 from .conftest import TODAY
 
@@ -31,7 +33,7 @@ def test_each_employee_gets_their_own_balance(demo_db: Database) -> None:
     assert alice.given_name == "Alice" and ben.given_name == "Ben"
     [annual] = alice.balances
     assert annual.leave_type is LeaveType.ANNUAL
-    # 27 + 3 carried over; taken 5 + 2, booked 4, pending 1 (see bot/demo_data.py)
+    # 27 + 3 carried over; taken 5 + 2, booked 4, pending 1 (see bot/demo/description.py)
     assert (annual.entitlement, annual.taken, annual.booked, annual.pending, annual.remaining) == (
         Decimal(30), Decimal(7), Decimal(4), Decimal(1), Decimal(18))
     assert [b.remaining for b in ben.balances] == [Decimal(15)]
@@ -69,5 +71,5 @@ def test_unknown_principals_are_refused_and_the_refusal_is_audited(
 
 def test_loading_the_demo_twice_adds_nothing(demo_db: Database) -> None:
     with demo_db.unit_of_work() as session:
-        assert load_demo_data(session, TODAY) is False
+        assert seed_organisation(session, TODAY) is False
         assert session.scalar(select(func.count()).select_from(Employee)) == 5

@@ -12,24 +12,23 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from bot.backoffice.record_tables import LeaveBooking, LeaveDecision
+from bot.backoffice.types import BookingStatus, LeaveType
 from bot.errors import AccessRefused
 from bot.leave import my_leave_balances
-from bot.records.dates import DateRange
-from bot.records.errors import InvalidRequest, LeaveRefusal, LeaveRefused, NotFound
-from bot.records.leave_booking import (
+from bot.leave.booking import (
     book_leave,
     cancel_leave,
     cancellable,
-    decide_leave,
     my_leave_requests,
-    pending_approvals,
     quote_leave,
-    team_member_leave,
 )
-from bot.records.models import LeaveDecision
+from bot.leave.team import decide_leave, pending_approvals, team_member_leave
+from bot.records.dates import DateRange
+from bot.records.errors import InvalidRequest, LeaveRefusal, LeaveRefused, NotFound
 from bot.records.sickness import report_sickness
 from bot.storage.database import Database
-from bot.storage.models import AuditOutcome, BookingStatus, LeaveBooking, LeaveType
+from bot.storage.models import AuditOutcome
 from tests.records_support import (
     TODAY,
     audit_since,
@@ -97,7 +96,7 @@ def test_a_half_day(db: Database) -> None:
 
 
 def test_overlap_with_a_booking_is_refused_with_its_dates(db: Database) -> None:
-    # Alice's approved booking starts 14 days after TODAY and lasts four days (bot/demo_data.py)
+    # Alice's approved booking starts 14 days after TODAY and lasts four days (bot/demo/description.py)
     error = refusal(
         lambda: quote_leave(db, ALICE, ANNUAL, DateRange(d(2026, 12, 11), d(2026, 12, 11)), TODAY)
     )
@@ -143,7 +142,7 @@ def test_booking_records_a_pending_request_that_uses_the_balance(db: Database) -
     booked = book_leave(db, ALICE, ANNUAL, DateRange(d(2027, 3, 3), d(2027, 3, 7)), TODAY)
     assert booked.quote.days == 3
     with db.unit_of_work() as session:
-        row = session.get(LeaveBooking, booked.booking_id)
+        row = session.get(LeaveBooking, int(booked.reference))
         assert (row.status, row.start_date, row.days) == (BookingStatus.PENDING, d(2027, 3, 3), 3)  # type: ignore[union-attr]
     assert remaining(db, ALICE) == 15
     again = refusal(
@@ -186,14 +185,14 @@ def test_cancelling_gives_the_days_back_and_only_for_your_own_bookings(db: Datab
     [future] = cancellable(db, ALICE, TODAY, DateRange(d(2026, 12, 11), d(2026, 12, 11)))
     assert (future.start_date, future.status) == (d(2026, 12, 10), BookingStatus.APPROVED)
     before = remaining(db, ALICE)
-    cancelled = cancel_leave(db, ALICE, future.id, TODAY)
+    cancelled = cancel_leave(db, ALICE, future.reference, TODAY)
     assert remaining(db, ALICE) == before + cancelled.days
     with pytest.raises(NotFound):
-        cancel_leave(db, ALICE, future.id, TODAY)  # already cancelled
+        cancel_leave(db, ALICE, future.reference, TODAY)  # already cancelled
     [bens] = [b for b in my_leave_requests(db, BEN, TODAY - dt.timedelta(days=400)).bookings]
     audit_before = last_audit_id(db)
     with pytest.raises(NotFound):
-        cancel_leave(db, ALICE, bens.id, TODAY)  # Ben's booking: looks like nothing at all
+        cancel_leave(db, ALICE, bens.reference, TODAY)  # Ben's booking: looks like nothing at all
     [event] = audit_since(db, audit_before)
     assert event.outcome is AuditOutcome.REFUSED and event.action == "cancel"
     assert my_leave_requests(db, BEN, TODAY - dt.timedelta(days=400)).bookings == [bens]
@@ -202,23 +201,23 @@ def test_cancelling_gives_the_days_back_and_only_for_your_own_bookings(db: Datab
 def test_the_line_manager_approves_and_only_the_line_manager(db: Database) -> None:
     booked = book_leave(db, ALICE, ANNUAL, DateRange(d(2027, 3, 3), d(2027, 3, 5)), TODAY)
     pending = pending_approvals(db, CHLOE)
-    assert booked.booking_id in [p.booking_id for p in pending]
+    assert booked.reference in [p.reference for p in pending]
     assert pending_approvals(db, DANIEL) == [] and pending_approvals(db, ALICE) == []
     before = last_audit_id(db)
     with pytest.raises(AccessRefused):
-        decide_leave(db, DANIEL, booked.booking_id, True, TODAY)
+        decide_leave(db, DANIEL, booked.reference, True, TODAY)
     with pytest.raises(AccessRefused):
-        decide_leave(db, ALICE, booked.booking_id, True, TODAY)  # not her own approver
+        decide_leave(db, ALICE, booked.reference, True, TODAY)  # not her own approver
     assert [e.outcome for e in audit_since(db, before)] == [AuditOutcome.REFUSED] * 2
-    decided = decide_leave(db, CHLOE, booked.booking_id, True, TODAY)
+    decided = decide_leave(db, CHLOE, booked.reference, True, TODAY)
     assert decided.employee_name == "Alice Hughes"
     with db.unit_of_work() as session:
-        assert session.get(LeaveBooking, booked.booking_id).status is BookingStatus.APPROVED  # type: ignore[union-attr]
+        assert session.get(LeaveBooking, int(booked.reference)).status is BookingStatus.APPROVED  # type: ignore[union-attr]
         assert session.scalar(
-            select(LeaveDecision.approved).where(LeaveDecision.booking_id == booked.booking_id)
+            select(LeaveDecision.approved).where(LeaveDecision.booking_id == int(booked.reference))
         )
     with pytest.raises(AccessRefused):
-        decide_leave(db, CHLOE, booked.booking_id, False, TODAY)  # already decided
+        decide_leave(db, CHLOE, booked.reference, False, TODAY)  # already decided
 
 
 def test_a_manager_sees_direct_reports_leave_and_nobody_elses(db: Database) -> None:
@@ -244,7 +243,7 @@ def test_reporting_sickness(db: Database) -> None:
     first = report_sickness(db, ALICE, TODAY, TODAY)
     assert not first.already_open and first.manager_name == "Chloe Singh"
     again = report_sickness(db, ALICE, TODAY, TODAY)
-    assert again.already_open and again.absence_id == first.absence_id
+    assert again.already_open and again.reference == first.reference
     with pytest.raises(InvalidRequest):
         report_sickness(db, BEN, TODAY - dt.timedelta(days=10), TODAY)
     with pytest.raises(InvalidRequest):

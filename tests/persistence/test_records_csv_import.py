@@ -10,11 +10,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from bot.backoffice.record_tables import (
+    EmploymentRecord,
+    LeaveEntitlement,
+    Payslip,
+    WorkingPattern,
+)
 from bot.cli import main as cli_main
 from bot.records.csv_import import CsvImportError, import_folder, import_rows
-from bot.records.models import EmploymentRecord, Payslip, WorkingPattern
 from bot.storage.database import Database
-from bot.storage.models import Employee, LeaveEntitlement
+from bot.storage.models import Employee
 from tests.records_support import records_database
 
 HEADER = (

@@ -9,19 +9,21 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot.demo_data import DEMO_WIDGET_ISSUER
-from bot.leave import my_leave_balances
-from bot.records.demo import load_records_demo
-from bot.records.models import (
+from bot.backoffice.record_tables import (
     CostCentre,
     EmploymentRecord,
+    LeaveBooking,
     Payslip,
     PurchaseOrder,
     SupplierInvoice,
     WorkingPattern,
 )
+from bot.backoffice.types import LeaveType
+from bot.demo.description import DEMO_WIDGET_ISSUER
+from bot.demo.records import seed_records
+from bot.leave import my_leave_balances
 from bot.storage.database import Database
-from bot.storage.models import ChannelIdentity, Department, Employee, LeaveBooking, LeaveType
+from bot.storage.models import ChannelIdentity, Department, Employee
 from tests.records_support import TODAY, build_records_database, records_database, widget
 
 
@@ -122,7 +124,7 @@ def test_the_well_known_finance_documents(full_demo: Database) -> None:
 def test_loading_again_adds_nothing(full_demo: Database) -> None:
     before = count(full_demo, Payslip)
     with full_demo.unit_of_work() as session:
-        assert load_records_demo(session, TODAY) is False
+        assert seed_records(session, TODAY) is False
     assert count(full_demo, Payslip) == before
 
 

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from bot.backoffice.types import LeaveType
+from bot.leave.booking import book_leave
 from bot.records.dates import DateRange
-from bot.records.leave_booking import book_leave
 from bot.records.notifications import claim, remember_conversation
 from bot.storage.database import Database
-from bot.storage.models import LeaveType
 from tests.records_support import TODAY, records_database, widget
 
 ALICE, CHLOE = widget("alice.hughes"), widget("chloe.singh")
@@ -34,7 +34,7 @@ def test_the_request_goes_to_the_managers_latest_conversation(db: Database) -> N
     booked = book_leave(db, ALICE, LeaveType.ANNUAL, MARCH, TODAY)
     assert booked.notify_conversation == "msteams-new"
     [notice] = claim(db, CHLOE)
-    assert notice.booking_id == booked.booking_id and "Alice Hughes" in notice.text
+    assert notice.decision_reference.endswith("-" + booked.reference) and "Alice Hughes" in notice.text
     assert claim(db, CHLOE) == []
 
 

@@ -7,11 +7,16 @@ from decimal import Decimal
 
 import pytest
 
+from bot.backoffice.types import (
+    ClaimLine,
+    ClaimStatus,
+    ExpenseType,
+    InvoiceStatus,
+    PurchaseOrderStatus,
+)
 from bot.errors import AccessRefused, UnknownPrincipal
 from bot.records import expenses, finance_documents, pay, pension, personal_details
 from bot.records.errors import InvalidRequest, NotFound
-from bot.records.models import ClaimStatus, ExpenseType, InvoiceStatus, PurchaseOrderStatus
-from bot.records.port import ClaimLine
 from bot.storage.database import Database
 from bot.storage.models import AuditOutcome
 from tests.records_support import (

@@ -7,7 +7,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.config import Settings
-from bot.demo_data import DEMO_WIDGET_ISSUER
+from bot.demo.description import DEMO_TICKETS, DEMO_WIDGET_ISSUER
+from bot.demo.tickets import seed_tickets
 from bot.identity import Principal
 from bot.storage.database import Database
 from bot.storage.models import AuditEvent
@@ -21,7 +22,6 @@ from bot.tickets.agent import (
     get_ticket,
     list_tickets,
 )
-from bot.tickets.demo import DEMO_TICKETS, load_demo_tickets
 from bot.tickets.errors import InvalidTransition, TicketNotFound
 from bot.tickets.models import (
     NotificationState,
@@ -135,8 +135,8 @@ def test_first_response_and_breach_flags(demo_db: Database) -> None:
 
 
 def test_demo_tickets_load_once_with_counter_numbers(demo_db: Database) -> None:
-    assert load_demo_tickets(demo_db, POLICY, TODAY) is True
-    assert load_demo_tickets(demo_db, POLICY, TODAY) is False
+    assert seed_tickets(demo_db, POLICY, TODAY) is True
+    assert seed_tickets(demo_db, POLICY, TODAY) is False
     tickets = list_tickets(demo_db, AGENT)
     assert sorted(t.reference for t in tickets) == [
         "ACC-000001", "FIN-000001", "HR-000001", "PAY-000001", "PAY-000002"]

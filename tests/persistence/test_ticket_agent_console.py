@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.config import Settings
-from bot.demo_data import DEMO_WIDGET_ISSUER
+from bot.demo.description import DEMO_WIDGET_ISSUER
 from bot.identity import Principal
 from bot.storage.database import Database
 from bot.storage.models import AuditEvent
@@ -57,7 +57,7 @@ def refs(db: Database, where: TicketFilter) -> list[str]:
 def test_text_search_finds_references_in_any_form_and_subject_fragments(
         demo_db: Database) -> None:
     flexi = raise_for(demo_db, "My Flexi balance is wrong after leave in October.")
-    other = raise_for(demo_db, "Overtime missing from 100% of my payslips_for_May.",
+    other = raise_for(demo_db, "Overtime missing from 100% of my payslips_for_march.",
                       ServiceLine.PAYROLL)
     number = int(flexi.split("-")[1])
     assert refs(demo_db, TicketFilter(text="flexi")) == [flexi]  # any case

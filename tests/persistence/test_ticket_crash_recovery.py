@@ -1,11 +1,12 @@
 """The action server dies after the ticket is committed and before it replies; the turn is
 retried: exactly one ticket, and the retry's reply carries its reference.
 
-The real rasa-sdk action server runs as a subprocess. The first one has the fault hook
-HELPDESK_FAULT_CRASH_AFTER_TICKET_COMMIT=1: the Sanic worker running the action `os._exit`s
+The real rasa-sdk action server runs as a subprocess. The first one is started through the
+test-only `crashing_action_server` module: the Sanic worker running the action `os._exit`s
 right after the commit, as a killed process would, so Rasa's call gets no reply. The server is
-then stopped (as an orchestrator replaces a failed container) and a new one, started without
-the hook, receives the very same action call that Rasa sends again for the retried turn.
+then stopped (as an orchestrator replaces a failed container) and a new one, the ordinary
+`python -m rasa_sdk`, receives the very same action call that Rasa sends again for the
+retried turn.
 """
 from __future__ import annotations
 
@@ -27,9 +28,12 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from bot.demo_data import DEMO_WIDGET_ISSUER
+from bot.demo.description import DEMO_WIDGET_ISSUER
 from bot.storage.database import Database
 from bot.tickets.models import Ticket, TicketCounter
+from tests.action_server_support import PRINCIPAL_KEY, TOKEN, sign
+
+from . import crashing_action_server
 
 ROOT = Path(__file__).resolve().parents[2]
 READY_TIMEOUT_SECONDS = 60
@@ -46,12 +50,12 @@ def action_server(database_url: str, crash: bool) -> Iterator[tuple[str, IO[byte
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("HELPDESK_")}
     env.update(PYTHONPATH=str(ROOT), HELPDESK_DATABASE_URL=database_url,
-               SANIC_HOST="127.0.0.1", SQLALCHEMY_SILENCE_UBER_WARNING="1")
-    if crash:
-        env["HELPDESK_FAULT_CRASH_AFTER_TICKET_COMMIT"] = "1"
+               SANIC_HOST="127.0.0.1", SQLALCHEMY_SILENCE_UBER_WARNING="1",
+               ACTION_SERVER_TOKEN=TOKEN, HELPDESK_PRINCIPAL_KEY=PRINCIPAL_KEY)
+    server = crashing_action_server.__name__ if crash else "actions.server"
     log = tempfile.TemporaryFile()  # a file, not a pipe: a chatty server never blocks on it
     process = subprocess.Popen(
-        [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)],
+        [sys.executable, "-m", server, "--actions", "actions", "--port", str(port)],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -87,10 +91,11 @@ def action_server(database_url: str, crash: bool) -> Iterator[tuple[str, IO[byte
 
 def action_call(sender_id: str) -> dict[str, Any]:
     """What Rasa 3.6 POSTs for action_ticket_create after a confirmed form."""
-    metadata = {"principal": {"channel": "widget", "tenant": DEMO_WIDGET_ISSUER,
-                              "subject": "alice.hughes"}}
+    message_id = "3f2c9a7e5b1d4c8e9f0a1b2c3d4e5f60"
+    metadata = sign({"channel": "widget", "tenant": DEMO_WIDGET_ISSUER,
+                     "subject": "alice.hughes"}, sender_id, message_id, "yes")
     latest = {"intent": {"name": "affirm", "confidence": 0.99}, "entities": [], "text": "yes",
-              "message_id": "3f2c9a7e5b1d4c8e9f0a1b2c3d4e5f60", "metadata": metadata}
+              "message_id": message_id, "metadata": metadata}
     return {
         "next_action": "action_ticket_create",
         "sender_id": sender_id,
@@ -118,7 +123,8 @@ def action_call(sender_id: str) -> dict[str, Any]:
 
 def post(url: str, payload: dict[str, Any], timeout: float = 30) -> dict[str, Any]:
     request = urllib.request.Request(url + "/webhook", data=json.dumps(payload).encode(),
-                                     headers={"Content-Type": "application/json"})
+                                     headers={"Content-Type": "application/json",
+                                              "Authorization": f"Bearer {TOKEN}"})
     with urllib.request.urlopen(request, timeout=timeout) as response:
         return json.loads(response.read())
 
@@ -138,7 +144,7 @@ def test_a_crash_after_commit_then_a_retry_gives_one_ticket_and_the_reference(
         with pytest.raises(OSError):  # connection closed without a reply (or no reply in time)
             post(server, payload, timeout=20)
         log.seek(0)
-        assert b"tickets.fault_injection crash_after_commit" in log.read()
+        assert crashing_action_server.FAULT_MESSAGE.encode() in log.read()
 
     [(reference, conversation)] = tickets(demo_db)  # the commit happened before the crash
     assert conversation == "widget-crash-test"

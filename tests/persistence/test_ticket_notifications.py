@@ -1,7 +1,9 @@
-"""Agent changes reach the employee's conversation through Rasa's HTTP API, each at most once.
+"""Agent changes reach the employee's conversation through Rasa's relay channel, each at most
+once.
 
-A stand-in for Rasa checks the request as Rasa 3.6 would (path, output_channel, action name,
-HS256 JWT with an admin role) and runs what `action_ticket_notify` runs.
+A stand-in for the relay (tests/relay_fake.py) checks the request as the channel does (the
+tickets caller's own key and signature, its one kind) and runs what `action_ticket_notify`
+runs.
 """
 from __future__ import annotations
 
@@ -9,14 +11,13 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
-import jwt
 import pytest
-from aiohttp import web
 from sqlalchemy import select
 
 from bot.config import Settings
-from bot.demo_data import DEMO_WIDGET_ISSUER
+from bot.demo.description import DEMO_WIDGET_ISSUER
 from bot.identity import Principal
+from bot.relay import Relay
 from bot.storage.database import Database
 from bot.storage.models import AuditEvent
 from bot.tickets.agent import AgentRef, add_comment, change_status
@@ -27,49 +28,36 @@ from bot.tickets.models import (
     TicketStatus,
     Visibility,
 )
-from bot.tickets.notifications import RasaNotifier, claim_for_conversation, deliver_pending
+from bot.tickets.notifications import claim_for_conversation, deliver_pending
 from bot.tickets.requester import NewTicket, raise_ticket
 from bot.tickets.sla import policy_from_settings
 
+from tests.relay_fake import KEYS, FakeRelay
+
 POLICY = policy_from_settings(Settings())
-SECRET = "j" * 48
 AGENT = AgentRef("sam.agent")
 
 
-class FakeRasa:
-    """Records requests; answers with `status`; 'utters' what the notify action would."""
+class FakeRasa(FakeRelay):
+    """The relay, 'uttering' what the notify action would say in the conversation."""
 
     def __init__(self, db: Database) -> None:
-        self.db = db
-        self.status = 200
-        self.requests: list[dict[str, Any]] = []
+        super().__init__()
         self.uttered: dict[str, list[str]] = {}
-
-    async def execute(self, request: web.Request) -> web.Response:
-        token = request.headers.get("Authorization", "").removeprefix("Bearer ")
-        claims = jwt.decode(token, SECRET, algorithms=["HS256"])  # raises on a bad token
-        body = await request.json()
-        conversation = request.match_info["conversation_id"]
-        self.requests.append({"conversation": conversation, "query": dict(request.query),
-                              "body": body, "role": claims["user"]["role"]})
-        if self.status != 200:
-            return web.json_response({"error": "down"}, status=self.status)
-        texts = claim_for_conversation(self.db, conversation)
-        self.uttered.setdefault(conversation, []).extend(texts)
-        return web.json_response({"tracker": {}})
+        self.on_delivery = lambda delivery: self.uttered.setdefault(
+            delivery["conversation_id"], []).extend(
+            claim_for_conversation(db, delivery["conversation_id"]))
 
 
-Rasa = tuple[FakeRasa, RasaNotifier]
+Rasa = tuple[FakeRasa, Relay]
 
 
 @pytest.fixture
 async def rasa(demo_db: Database, aiohttp_server: Any) -> AsyncIterator[Rasa]:
     fake = FakeRasa(demo_db)
-    app = web.Application()
-    app.router.add_post("/conversations/{conversation_id}/execute", fake.execute)
-    server = await aiohttp_server(app)
+    server = await aiohttp_server(fake.app())
     async with aiohttp.ClientSession() as session:
-        yield fake, RasaNotifier(str(server.make_url("")), SECRET, session)
+        yield fake, Relay(str(server.make_url("")), "tickets", KEYS["tickets"], session)
 
 
 def raise_for(db: Database, subject: str, conversation: str) -> str:
@@ -99,21 +87,19 @@ async def test_each_change_is_told_once_in_its_own_conversation(demo_db: Databas
     report = await deliver_pending(demo_db, notifier)
 
     assert (report.conversations, report.pushed, report.given_up) == (2, 2, 0)
-    assert [(r["conversation"], r["query"], r["body"], r["role"]) for r in fake.requests] == [
-        ("widget-alice", {"output_channel": "latest"}, {"name": "action_ticket_notify"}, "admin"),
-        ("widget-ben", {"output_channel": "latest"}, {"name": "action_ticket_notify"}, "admin"),
-    ]
+    assert [(r["caller"], r["conversation_id"], r["kind"]) for r in fake.requests] == [
+        ("tickets", "widget-alice", "ticket_notify"), ("tickets", "widget-ben", "ticket_notify")]
     subject = "A question about my contract hours"
     assert fake.uttered == {
         "widget-alice": [
             f"Update on your case {alice_ticket} ({subject}): "
-            "it is now waiting for a reply from you.",
+            f"it is now waiting for a reply from you. Details: /queries/{alice_ticket}",
             f"The helpdesk added a note to your case {alice_ticket} ({subject}): "
-            "Please send the signed form",
+            f"Please send the signed form (details: /queries/{alice_ticket})",
         ],
         "widget-ben": [
             f"Update on your case {ben_ticket} ({subject}): it is now resolved. If it isn't "
-            f"sorted, you can say \"reopen {ben_ticket}\".",
+            f"sorted, you can say \"reopen {ben_ticket}\". Details: /queries/{ben_ticket}",
         ],
     }
     # nothing is left: the next pass asks Rasa for nothing
@@ -125,7 +111,7 @@ async def test_a_repeated_push_says_nothing_twice(demo_db: Database, rasa: Rasa)
     fake, notifier = rasa
     reference = raise_for(demo_db, "alice.hughes", "widget-alice")
     change_status(demo_db, AGENT, reference, TicketStatus.OPEN, POLICY)
-    assert await notifier.push("widget-alice") and await notifier.push("widget-alice")
+    assert await notifier.notify("widget-alice") and await notifier.notify("widget-alice")
     assert len(fake.requests) == 2 and len(fake.uttered["widget-alice"]) == 1
 
 
@@ -151,7 +137,7 @@ async def test_an_unreachable_rasa_is_not_an_error(demo_db: Database) -> None:
     reference = raise_for(demo_db, "alice.hughes", "widget-alice")
     change_status(demo_db, AGENT, reference, TicketStatus.OPEN, POLICY)
     async with aiohttp.ClientSession() as session:
-        notifier = RasaNotifier("http://127.0.0.1:9", SECRET, session)  # discard port: refused
+        notifier = Relay("http://127.0.0.1:9", "tickets", KEYS["tickets"], session)  # refused
         report = await deliver_pending(demo_db, notifier)
     assert (report.pushed, states(demo_db)) == (0, [(NotificationState.PENDING, 1)])
 

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.config import Settings
-from bot.demo_data import DEMO_WIDGET_ISSUER
+from bot.demo.description import DEMO_WIDGET_ISSUER
 from bot.identity import Principal
 from bot.storage.database import Database
 from bot.tickets.models import ServiceLine, Ticket, TicketCounter

@@ -9,7 +9,7 @@ import time_machine
 from sqlalchemy import select
 
 from bot.config import Settings
-from bot.demo_data import DEMO_WIDGET_ISSUER
+from bot.demo.description import DEMO_WIDGET_ISSUER
 from bot.errors import UnknownPrincipal
 from bot.identity import Principal
 from bot.storage.database import Database
@@ -205,3 +205,15 @@ def test_descriptions_must_say_something_sensible(demo_db: Database, text: str) 
     with pytest.raises(InvalidTicket):
         raise_one(demo_db, text=text)
     assert my_tickets(demo_db, ALICE) == []
+
+
+def test_descriptions_and_comments_from_chat_are_kept_redacted(demo_db: Database) -> None:
+    reference = raise_one(demo_db, text="Please update my sort code to 20-45-77, account "
+                                        "41234567, my manager Tom Evans agreed")
+    with demo_db.unit_of_work() as session:
+        ticket = session.scalars(select(Ticket).where(Ticket.reference == reference)).one()
+        assert ticket.description == ("Please update my sort code to [sort code], account "
+                                      "[account number], my manager [name] agreed")
+    add_my_comment(demo_db, ALICE, reference, "my mobile is 07700 900123", POLICY)
+    detail = my_ticket(demo_db, ALICE, reference)
+    assert "07700 900123" not in str(detail) and "[phone]" in str(detail)

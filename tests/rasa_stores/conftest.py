@@ -7,7 +7,7 @@ from typing import Iterator
 import pytest
 
 from rasa.core.agent import Agent
-from rasa_runtime import hot_path
+from rasa_runtime import patches
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -19,7 +19,7 @@ def agent() -> Iterator[Agent]:
     marker = ROOT / "models" / "current.txt"
     if not marker.exists():
         raise RuntimeError("no trained model (models/current.txt): `make model` trains it")
-    hot_path.install()
+    patches.install()
     yield Agent.load(str(ROOT / marker.read_text().strip()))
 
 

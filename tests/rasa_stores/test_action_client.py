@@ -1,4 +1,4 @@
-"""`rasa_runtime.action_client`: Rasa's action calls on one kept connection, sending and
+"""`rasa_runtime.patches.action_client`: Rasa's action calls on one kept connection, sending and
 answering exactly what Rasa's own `EndpointConfig.request` sends and answers.
 
 Every test talks to a real aiohttp server on loopback, which records what it receives and on
@@ -27,7 +27,8 @@ from rasa.shared.core.events import ActionExecuted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.exceptions import RasaException
 from rasa.utils.endpoints import EndpointConfig
-from rasa_runtime import action_client, action_domain, hot_path
+from rasa_runtime import patches
+from rasa_runtime.patches import action_client, action_domain
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 ANSWER = {"events": [{"event": "slot", "timestamp": None, "name": "ticket_priority",
@@ -92,7 +93,7 @@ async def start(seen: Seen, handlers: Dict[str, Handler]) -> TestServer:
 
 @pytest.fixture(autouse=True)
 def installed() -> None:
-    hot_path.install()
+    patches.install()
 
 
 @pytest.fixture
@@ -164,7 +165,7 @@ async def test_the_same_request_and_answer_as_rasa(
 ) -> None:
     server, seen = served
     config = endpoint(server, "/", **settings)
-    original = await outcome(hot_path.ORIGINALS["request"], config, **dict(call))
+    original = await outcome(patches.original(patches.REQUEST), config, **dict(call))
     stock_requests = list(seen.requests)
     seen.requests.clear()
     action_domain.forget()
@@ -180,9 +181,9 @@ async def test_the_same_request_and_answer_as_rasa(
 
 
 def test_installed_under_the_pre_encoded_body() -> None:
-    """hot_path's pre-encoding wraps the kept-session request, which wraps Rasa's own."""
+    """action_domain's pre-encoding wraps the kept-session request, which wraps Rasa's own."""
     kept = EndpointConfig.request.__wrapped__
-    assert kept.__wrapped__ is hot_path.ORIGINALS["request"]
+    assert kept.__wrapped__ is patches.original(patches.REQUEST)
     assert kept.__code__ is action_client.pooled_requests(kept.__wrapped__).__code__
 
 
@@ -194,7 +195,7 @@ async def test_one_connection_serves_several_calls(served: Tuple[TestServer, See
     assert len(seen.connections) == 5 and len(set(seen.connections)) == 1
     assert len(action_client.open_sessions()) == 1
     for _ in range(3):  # Rasa's own: a connection per call
-        await hot_path.ORIGINALS["request"](config, json=ACTION_CALL)
+        await patches.original(patches.REQUEST)(config, json=ACTION_CALL)
     assert len(set(seen.connections)) == 1 + 3
 
 
@@ -250,7 +251,7 @@ async def test_a_closed_session_is_replaced(served: Tuple[TestServer, Seen]) -> 
 async def test_rasas_shutdown_listener_closes_the_loops_sessions(
     served: Tuple[TestServer, Seen]
 ) -> None:
-    assert rasa.core.run.close_resources.__wrapped__ is hot_path.ORIGINALS["close_resources"]
+    assert rasa.core.run.close_resources.__wrapped__ is patches.original("rasa.core.run:close_resources")
     session = await action_client.session_for(endpoint(served[0]))
     app_without_agent = SimpleNamespace(ctx=SimpleNamespace())
     await rasa.core.run.close_resources(app_without_agent, asyncio.get_running_loop())
@@ -347,7 +348,7 @@ async def test_a_failure_on_a_new_connection_is_not_retried() -> None:
     server = await start(seen, {"/webhook": always_drop})
     try:
         config = endpoint(server)
-        stock = await outcome(hot_path.ORIGINALS["request"], config, json=ACTION_CALL)
+        stock = await outcome(patches.original(patches.REQUEST), config, json=ACTION_CALL)
         assert stock[:2] == ("error", aiohttp.ServerDisconnectedError)
         assert await outcome(EndpointConfig.request, config, json=ACTION_CALL) == stock
         assert len(attempts) == 2  # one each: the error came on a new connection
@@ -381,6 +382,56 @@ async def test_remote_actions_run_as_with_rasas_own_client(
     config = endpoint(served[0], path)
     patched = [await run_action(config) for _ in range(2)]
     with monkeypatch.context() as stock:
-        stock.setattr(EndpointConfig, "request", hot_path.ORIGINALS["request"])
-        stock.setattr(RemoteAction, "_validate_action_result", hot_path.ORIGINALS["validate"])
+        stock.setattr(EndpointConfig, "request", patches.original(patches.REQUEST))
+        stock.setattr(RemoteAction, "_validate_action_result", patches.original(patches.VALIDATE_ACTION_RESULT))
         assert patched == [await run_action(config)] * 2
+
+
+# --- an action server that refuses connections (restarting; issue 27) --------------------------
+
+def _refusing_port() -> int:
+    import socket
+
+    with socket.socket() as sock:  # bound and closed: nothing listens there
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+async def test_a_refused_connection_is_tried_again_until_the_server_listens(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(action_client, "CONNECT_RETRY_SECONDS", 20.0)
+    port = _refusing_port()
+    seen = Seen()
+
+    async def call() -> Any:
+        config = EndpointConfig(f"http://127.0.0.1:{port}/webhook")
+        return await config.request(json=ACTION_CALL)
+
+    calling = asyncio.ensure_future(call())
+    # Nothing listens for a second: the call meets refusals and is still waiting; then the
+    # server comes up on that port.
+    await asyncio.sleep(1.0)  # the time the action server is down, not a synchronisation
+    assert not calling.done()
+    app = web.Application()
+    for path, handler in routes(seen).items():
+        app.router.add_route("*", path, handler)
+    server = TestServer(app, host="127.0.0.1", port=port)
+    await server.start_server()
+    try:
+        answer = await asyncio.wait_for(calling, timeout=20)
+        assert answer is not None and len(seen.requests) == 1  # delivered once
+    finally:
+        await action_client.close_sessions()
+        await server.close()
+
+
+async def test_a_server_that_never_listens_fails_as_rasas_client_after_the_window(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(action_client, "CONNECT_RETRY_SECONDS", 0.5)
+    config = EndpointConfig(f"http://127.0.0.1:{_refusing_port()}/webhook")
+    began = asyncio.get_running_loop().time()
+    stock = await outcome(patches.original(patches.REQUEST), config, json=ACTION_CALL)
+    ours = await outcome(EndpointConfig.request, config, json=ACTION_CALL)
+    assert ours[:2] == stock[:2]
+    assert 0.3 <= asyncio.get_running_loop().time() - began < 5  # tried again, then gave up
+    await action_client.close_sessions()

@@ -15,7 +15,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from rasa.utils.endpoints import ClientResponseError, EndpointConfig
-from rasa_runtime import action_client, action_domain, hot_path
+from rasa_runtime import patches
+from rasa_runtime.patches import action_client, action_domain
 
 DOMAIN = {"intents": ["ticket_create"], "responses": {"utter_x": [{"text": "ünïcode"}]}}
 CALL = {"next_action": "action_x", "sender_id": "s", "tracker": {"events": [{"e": "é"}]},
@@ -48,7 +49,7 @@ class DigestServer:
 
 @pytest.fixture
 async def server() -> AsyncIterator[tuple[DigestServer, EndpointConfig]]:
-    hot_path.install()
+    patches.install()
     action_domain.forget()
     fake = DigestServer()
     app = web.Application()

@@ -261,3 +261,97 @@ async def test_the_latest_session_is_the_stock_stores_choice(tracker_url: str) -
     ours = await caching(tracker_url).retrieve("s")
     assert dialogue(ours) == dialogue(await stock(tracker_url).retrieve("s"))
     assert [e.text for e in ours.events if isinstance(e, UserUttered)] == ["hello"]
+
+
+async def test_a_turn_s_events_go_in_with_a_fixed_number_of_statements_in_order(
+        tracker_url: str) -> None:
+    """On PostgreSQL a save draws its ids, then inserts every row in one batched statement
+    (issue 27: one blocking round trip per event was the largest part of Rasa's busy time in
+    the production benchmark); on SQLite one statement per event. The order is the events'."""
+    ours = caching(tracker_url)
+    await handle(ours, "s", turn("hello", "greet", "Hello!"))
+    statements: list[str] = []
+    sa.event.listen(ours.engine, "before_cursor_execute",
+                    lambda _conn, _cursor, statement, *_rest: statements.append(statement))
+    events = [*turn("how much leave?", "leave_balance", "You have 3"),
+              *turn("and next year?", "leave_balance", "You have 25")]
+    await handle(ours, "s", events)
+    writes = [s for s in statements if "max(events.id)" not in s]  # the read's check
+    inserts = [s for s in writes if s.lstrip().upper().startswith("INSERT")]
+    if ours.engine.dialect.name == "postgresql":
+        assert len(writes) == 2 and "nextval" in writes[0] and len(inserts) == 1
+    else:
+        assert len(inserts) == len(events)
+    rows = stored_rows(ours, "s")
+    assert [data for *_, data in rows[-len(events):]] == [
+        CachingSQLTrackerStore._row("s", event)["data"] for event in events]
+    assert dialogue(await stock(tracker_url).retrieve("s")) == dialogue(await ours.retrieve("s"))
+
+
+# --- the database restarting under the store (issue 27) ----------------------------------------
+
+@pytest.fixture
+def restartable_postgres() -> Iterator[object]:
+    """A PostgreSQL cluster of this test's own (benchmarks/throwaway.py), to restart. In a
+    directory of /tmp that PostgreSQL's own user can reach (pytest's are private to root)."""
+    import tempfile
+
+    from benchmarks.throwaway import Postgres
+
+    with tempfile.TemporaryDirectory(prefix="tracker-pg-") as root:
+        Path(root).chmod(0o755)
+        server = Postgres(Path(root))
+        server.start()
+        try:
+            server.create_database("tracker")
+            yield server
+        finally:
+            server.stop("immediate")
+
+
+async def test_a_restarted_database_loses_and_doubles_nothing(restartable_postgres: object
+                                                             ) -> None:
+    server = restartable_postgres
+    store = caching(server.url("tracker", driver=""))
+    tracker = DialogueStateTracker.from_events("c1", turn("hi", "greet", "Hello!"))
+    await store.save(tracker)
+    server.restart()  # every pooled connection is now dead
+    for event in turn("how much leave?", "leave_balance", "You have 12 days."):
+        tracker.update(event)
+    await store.save(tracker)  # the dead connection fails; the retry takes a new one
+    fresh = caching(server.url("tracker", driver=""))
+    assert [e.text for e in (await fresh.retrieve("c1")).events if isinstance(e, UserUttered)] \
+        == ["hi", "how much leave?"]
+    server.restart()
+    read = await store.retrieve("c1")  # a read after the restart: the conversation, not None
+    assert read is not None and len(read.events) == len(tracker.events)
+    with store.engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT count(*) FROM events")).scalar() \
+            == len(tracker.events)
+
+
+async def test_a_database_down_for_longer_than_the_window_fails_the_call(
+        restartable_postgres: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    from rasa_runtime import tracker_store
+
+    monkeypatch.setattr(tracker_store, "RETRY_SECONDS", 0.5)
+    server = restartable_postgres
+    store = caching(server.url("tracker", driver=""))
+    await store.save(DialogueStateTracker.from_events("c1", turn("hi", "greet", "Hello!")))
+    server.stop("fast")
+    with pytest.raises(sa.exc.OperationalError):
+        await store.retrieve("c2")
+    server.start()
+    assert await store.retrieve("c1") is not None
+
+
+async def test_the_full_tracker_is_read_as_the_stock_store_reads_it(tracker_url: str) -> None:
+    """Rasa's HTTP API reads a conversation with `retrieve_full_tracker`, which calls the stock
+    store's `_retrieve(sender_id, fetch_events_from_all_sessions=...)`: a method of ours by that
+    name made every such read fall back to an empty in-memory tracker (the embedded benchmark
+    found every stored transcript 'lost')."""
+    ours = caching(tracker_url)
+    await handle(ours, "full", turn("hello", "greet", "Hello!"))
+    full = await ours.retrieve_full_tracker("full")
+    assert dialogue(full) == dialogue(await stock(tracker_url).retrieve_full_tracker("full"))
+    assert [e["text"] for e in dialogue(full) if e["event"] == "user"] == ["hello"]

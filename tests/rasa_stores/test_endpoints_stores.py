@@ -30,12 +30,18 @@ REDIS_HOST, REDIS_PORT, REDIS_DB = "127.0.0.1", 6379, 14
 def configure(monkeypatch: pytest.MonkeyPatch, **overrides: str) -> AvailableEndpoints:
     env = {
         "ACTION_ENDPOINT_URL": "http://127.0.0.1:5055/webhook",
+        # endpoints.yml expands it into the action endpoint's header; Rasa refuses to read
+        # the file when it is unset (as it is on a fresh CI machine)
+        "ACTION_SERVER_TOKEN": "test-action-server-token",
         "TRACKER_STORE_URL": "sqlite:///unused.db",
         "LOCK_STORE_TYPE": "in_memory",
         "LOCK_STORE_HOST": "127.0.0.1",
         "LOCK_STORE_PORT": "6379",
         "LOCK_STORE_DB": "0",
         "LOCK_STORE_PASSWORD": "",
+        "EVENT_BROKER_URL": "off",
+        "EVENT_BROKER_QUEUE": "unused",
+        "EVENT_BROKER_EXCHANGE": "unused",
         **overrides,
     }
     for name, value in env.items():

@@ -1,13 +1,14 @@
-"""`rasa_runtime.frozen_model`: the start-up model is frozen out of full collections, and any
+"""`rasa_runtime.patches.frozen_model`: the start-up model is frozen out of full collections, and any
 later load unfreezes so that what it replaces can be freed."""
 from __future__ import annotations
 
 import gc
+import inspect
 from typing import Any, Iterator, List
 
 import pytest
 
-from rasa_runtime import frozen_model
+from rasa_runtime.patches import frozen_model
 
 
 @pytest.fixture(autouse=True)
@@ -41,11 +42,16 @@ def test_a_later_load_unfreezes_first() -> None:
 
 
 def test_rasa_run_gets_both_once() -> None:
+    """Installed from the table, each wraps Rasa's own function once, however often the
+    table is installed."""
     import rasa.core.run
     from rasa.core.agent import Agent
 
-    frozen_model.install()
-    frozen_model.install()
-    start_up, load = rasa.core.run.load_agent_on_start, Agent.load_model
-    assert start_up.__wrapped__.__module__ == "rasa.core.run"
-    assert load.__wrapped__.__qualname__ == "Agent.load_model"
+    from rasa_runtime import patches
+
+    patches.install()
+    patches.install()
+    assert inspect.unwrap(rasa.core.run.load_agent_on_start) is patches.original(
+        patches.LOAD_AGENT_ON_START)
+    assert Agent.load_model.__wrapped__ is patches.original("rasa.core.agent:Agent.load_model")
+    assert Agent.load_model.__wrapped__.__qualname__ == "Agent.load_model"

@@ -1,4 +1,4 @@
-"""`rasa_runtime.graph_runner` evaluates Rasa's graphs as `dask.get` does, without dask's
+"""`rasa_runtime.patches.graph_runner` evaluates Rasa's graphs as `dask.get` does, without dask's
 scheduler: on small graphs against dask itself, and on the trained model's parse and
 prediction graphs against Rasa's own `DaskGraphRunner.run`."""
 from __future__ import annotations
@@ -12,7 +12,8 @@ from rasa.core.agent import Agent
 from rasa.core.channels.channel import UserMessage
 from rasa.engine.exceptions import GraphRunError
 from rasa.engine.runner.dask import DaskGraphRunner
-from rasa_runtime import graph_runner, hot_path
+from rasa_runtime import patches
+from rasa_runtime.patches import graph_runner
 
 
 class Node:
@@ -87,17 +88,22 @@ class FakeRunner:
         return self.graph
 
 
-def test_other_graphs_and_runtime_errors_go_the_old_way() -> None:
-    calls = []
+def rasas_run(calls: List[Any]) -> Any:
+    """Stands in for Rasa's `DaskGraphRunner.run`, noting what it is asked to run."""
 
-    def fake_dask_get(graph: dict, targets: List[str]) -> Any:
+    def run(runner: Any, inputs: Any = None, targets: Any = None) -> Any:
         calls.append(targets)
-        raise RuntimeError("dask failed")
+        raise GraphRunError("Error running runner.")
 
-    run = graph_runner.unscheduled_run(fake_dask_get)
+    return run
+
+
+def test_other_graphs_go_to_rasas_run_and_runtime_errors_are_wrapped_as_rasa_does() -> None:
+    calls: List[Any] = []
+    run = graph_runner.unscheduled_run(rasas_run(calls))
     nested = FakeRunner({"a": (Node("a"), ["b"]), "b": (Node("b"),)}, ["a"])
     with pytest.raises(GraphRunError):
-        run(nested)
+        run(nested, targets=["a"])
     assert calls == [["a"]]
     plain = FakeRunner({"a": (Node("a", error=RuntimeError("node failed")),)}, ["a"])
     with pytest.raises(GraphRunError):  # Rasa wraps a RuntimeError either way
@@ -107,13 +113,14 @@ def test_other_graphs_and_runtime_errors_go_the_old_way() -> None:
 
 def test_the_minimal_graph_is_built_once_and_inputs_never_leak_into_it() -> None:
     runner = FakeRunner({"a": (Node("a"), "__x__")}, ["a"])
-    run = graph_runner.unscheduled_run(dask.get)
+    run = graph_runner.unscheduled_run(rasas_run([]))
     first = run(runner, inputs={"__x__": 1})
     second = run(runner, inputs={"__x__": 2})
     assert first["a"][1][0] == ("__x__", 1) and second["a"][1][0] == ("__x__", 2)
     assert runner.built == 1 and "__x__" not in runner.graph
 
 
+RUN = "rasa.engine.runner.dask:DaskGraphRunner.run"
 TEXTS = ("hello", "how much leave do I have left?", "I need to raise a query about my payslip",
          "my overtime from October is missing", "yes", "what's the weather like in Leeds?",
          "can I speak to someone?", "thanks")
@@ -121,7 +128,7 @@ TEXTS = ("hello", "how much leave do I have left?", "I need to raise a query abo
 
 async def test_parses_and_predictions_are_those_of_rasas_runner(
         agent: Agent, monkeypatch: pytest.MonkeyPatch) -> None:
-    assert DaskGraphRunner.run is not hot_path.ORIGINALS["graph_run"]
+    assert DaskGraphRunner.run is not patches.original(RUN)
     processor = agent.processor
 
     async def outcomes(sender: str) -> list:
@@ -135,5 +142,5 @@ async def test_parses_and_predictions_are_those_of_rasas_runner(
         return seen
 
     patched = await outcomes("graph-runner-patched")
-    monkeypatch.setattr(DaskGraphRunner, "run", hot_path.ORIGINALS["graph_run"])
+    monkeypatch.setattr(DaskGraphRunner, "run", patches.original(RUN))
     assert await outcomes("graph-runner-stock") == patched

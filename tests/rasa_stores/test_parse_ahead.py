@@ -1,5 +1,5 @@
 """A message's parse runs on the parse thread while Rasa takes the lock and reads the tracker
-(`rasa_runtime.parse_ahead`, installed by `hot_path`), and nothing else changes: the same
+(`rasa_runtime.patches.parse_ahead`), and nothing else changes: the same
 events, the same errors, on the trained model (models/current.txt)."""
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ from rasa.core.agent import Agent
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.engine.constants import PLACEHOLDER_MESSAGE, PLACEHOLDER_TRACKER
 from rasa.shared.core.events import ActionExecuted, UserUttered
-from rasa_runtime import hot_path, parse_ahead
+from rasa_runtime import patches
+from rasa_runtime.patches import parse_ahead
 
 TEXTS = ("hello", "I need to raise a query about my payslip",
          "my overtime from October is missing from my payslip", "what can you do?",
@@ -77,7 +78,7 @@ async def test_the_nlu_graph_of_the_model_reads_no_tracker(agent: Agent) -> None
 
 async def test_the_same_events_as_rasa_parsing_in_turn(agent: Agent,
                                                        parse_threads: List[str]) -> None:
-    original = hot_path.ORIGINALS["handle_message"]
+    original = patches.original("rasa.core.agent:Agent.handle_message")
     for number, text in enumerate(TEXTS):  # remote actions fail here (no action server), alike
         await agent.handle_message(message(text, "parse-ahead", message_id=f"m{number}"))
         await original(agent, message(text, "parse-in-turn", message_id=f"m{number}"))
@@ -88,7 +89,7 @@ async def test_the_same_events_as_rasa_parsing_in_turn(agent: Agent,
     loop_thread = threading.current_thread().name
     assert parse_threads[0::2] == ["nlu-parse_0"] * len(TEXTS)
     assert parse_threads[1::2] == [loop_thread] * len(TEXTS)
-    assert sys.getswitchinterval() == pytest.approx(parse_ahead.SWITCH_INTERVAL_SECONDS)
+    assert sys.getswitchinterval() == pytest.approx(0.005)  # Python's default, left alone
 
 
 async def test_the_parse_does_not_wait_for_the_conversation_lock(
@@ -131,7 +132,7 @@ async def test_a_failing_parse_fails_the_message_as_before(
     with pytest.raises(ValueError, match="the parse failed"):
         await agent.handle_message(message("hello", "parse-fails"))
     with pytest.raises(ValueError, match="the parse failed"):
-        await hot_path.ORIGINALS["handle_message"](agent, message("hello", "parse-fails-in-turn"))
+        await patches.original("rasa.core.agent:Agent.handle_message")(agent, message("hello", "parse-fails-in-turn"))
 
 
 async def test_when_the_tracker_cannot_be_read_its_error_is_the_one_raised(

@@ -28,7 +28,7 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from bot.demo_data import DEMO_WIDGET_ISSUER
+from bot.demo.description import DEMO_WIDGET_ISSUER
 from bot.identity import Principal
 from bot.leave import my_leave_balances
 from bot.storage.database import Database
@@ -59,10 +59,12 @@ def platforms(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PlatformFake
     fakes.slack_users.update({
         # No e-mail (the app lacks users:read.email, or the profile hides it): the row decides.
         BEN_SLACK: {"id": BEN_SLACK, "deleted": False, "is_bot": False, "profile": {}},
-        FATIMA_SLACK: {"id": FATIMA_SLACK, "deleted": False, "is_bot": False,
+        FATIMA_SLACK: {"id": FATIMA_SLACK, "team_id": SLACK_TEAM_ID, "deleted": False,
+                       "is_bot": False,
                        "is_email_confirmed": True,
                        "profile": {"email": "Fatima.Rahman@mpw.example.gov.uk"}},
-        STRANGER_SLACK: {"id": STRANGER_SLACK, "deleted": False, "is_bot": False,
+        STRANGER_SLACK: {"id": STRANGER_SLACK, "team_id": SLACK_TEAM_ID, "deleted": False,
+                         "is_bot": False,
                          "is_email_confirmed": False,
                          "profile": {"email": "alice.hughes@dds.example.gov.uk"}},
     })

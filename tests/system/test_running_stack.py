@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from bot.demo_data import DEMO_WIDGET_ISSUER
+from bot.demo.description import DEMO_WIDGET_ISSUER
 from bot.identity import Principal
 from bot.leave import my_leave_balances
 from bot.storage.database import Database
@@ -95,11 +95,29 @@ def test_every_process_listens_on_loopback_only(stack: StackProcess) -> None:
         assert addresses and addresses <= loopback, f"port {port} listens on {addresses}"
 
 
+def test_each_process_serves_its_metrics_on_an_internal_loopback_port(stack: StackProcess) -> None:
+    session = signed_in(stack, "alice.hughes")
+    ask(session, stack, "how much leave do I have left?")
+    expected = {"WEB_METRICS_PORT": 'process="web",route="/api/messages",status="200"',
+                "ACTION_METRICS_PORT": 'helpdesk_action_runs_total{action="action_leave_balance"',
+                "WORKER_METRICS_PORT": 'helpdesk_ticket_worker_passes_total{outcome="ok"}',
+                "INSIGHT_METRICS_PORT": "helpdesk_insight_broker_lag_events"}
+    for variable, needle in expected.items():
+        port = int(stack.env[variable])
+        assert listening_addresses(port) == {"0100007F"}, variable
+        exposition = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+        assert needle in exposition, (variable, exposition[:2000])
+        assert "helpdesk_handoffs_waiting" in exposition or variable == "INSIGHT_METRICS_PORT"
+    assert requests.get(f"{stack.web}/metrics", timeout=10).status_code == 404
+
+
 def test_logs_hold_no_message_text_or_secrets(stack: StackProcess) -> None:
     session = signed_in(stack, "alice.hughes")
     ask(session, stack, "how much leave do I have left? my NI number is QQ123456C")
     log = stack.log.read_text()
     assert "QQ123456C" not in log and "how much leave" not in log
-    for name in ("RASA_AUTH_TOKEN", "RASA_JWT_SECRET", "WIDGET_TOKEN_SECRET"):
+    for name in ("RASA_AUTH_TOKEN", "WIDGET_TOKEN_SECRET", "ACTION_SERVER_TOKEN",
+                 "HELPDESK_PRINCIPAL_KEY", "RELAY_CONSOLE_KEY", "RELAY_TICKETS_KEY",
+                 "RELAY_RECORDS_KEY"):
         assert stack.env[name] not in log, f"{name} appears in the logs"
     assert session.cookies.get("hd_session") not in log

@@ -7,9 +7,9 @@ app, ticket worker) on free loopback ports with throwaway databases. Over HTTP o
    chat.js does) and raises a payroll query by chat: the form, the reference in the answer.
 2. An agent signs in to the console and, through the ticket pages' JSON answers, adds an
    internal note, resolves the ticket and adds a public reply.
-3. The stack's ticket worker asks Rasa's `/conversations/{id}/execute` (output channel
-   "latest") to run the notify action; Rasa's widget output channel pushes to the web app;
-   the stream delivers it. Each notice must arrive once; the internal note never.
+3. The stack's ticket worker asks Rasa's relay channel (its own key, RELAY_TICKETS_KEY) to run
+   the notify action; Rasa's widget output channel pushes to the web app; the stream delivers
+   it. Each notice must arrive once; the internal note never.
 4. Another worker pass (run here, against the same Rasa) and the stack's own next pass send
    nothing more.
 
@@ -33,16 +33,18 @@ import requests
 from sqlalchemy import select
 
 from bot.config import Settings
-from bot.demo_data import DEMO_WIDGET_ISSUER
+from bot.demo.description import DEMO_WIDGET_ISSUER
 from bot.handoff import widget_push
 from bot.storage.database import Database
 from bot.tickets.models import NotificationState, Ticket, TicketNotification
-from bot.tickets.notifications import DeliveryReport, RasaNotifier
+from bot.relay import Relay
+from bot.tickets.notifications import DeliveryReport
 from bot.tickets.sla import policy_from_settings
-from bot.tickets.worker import run_once
+from bot.tickets.upkeep import run_once
+from scripts.stack import WORKER_HEARTBEAT
 from scripts.stack_process import StackProcess
 
-from .chat_client import ask, signed_in
+from .chat_client import ask, console_post, signed_in, signed_in_agent
 from .running import started_stack
 
 AGENT_PASSWORD = secrets.token_urlsafe(18)
@@ -52,7 +54,6 @@ INTERNAL_NOTE = "Checked the timesheet import; overtime batch 4471 was never loa
 PUBLIC_REPLY = "We will pay the overtime as arrears in your November salary."
 REFERENCE = re.compile(r"logged as ((?:PAY|HR|PEN|FIN|ACC)-\d{6})")
 DELIVERY_SECONDS = 60.0  # the worker passes every 5 s; Rasa may be slow on a busy machine
-PASS_LINE = "tickets.notify.pass"
 
 
 @pytest.fixture(scope="module")
@@ -133,41 +134,25 @@ def raise_by_chat(session: requests.Session, stack: StackProcess) -> str:
     pytest.fail(f"no reference after the form: {answers}")
 
 
-def signed_in_agent(stack: StackProcess) -> tuple[requests.Session, str]:
-    """An agent's console session and its CSRF token."""
-    agent = requests.Session()
-    agent.headers["Origin"] = stack.web
-    response = agent.post(f"{stack.web}/console/signin",
-                          data={"username": "priya.shah", "password": AGENT_PASSWORD},
-                          allow_redirects=False)
-    assert response.status_code == 303, response.text
-    page = agent.get(f"{stack.web}/console/tickets").text
-    return agent, page.split('name="csrf-token" content="', 1)[1].split('"', 1)[0]
-
-
-def console_post(agent: requests.Session, csrf: str, stack: StackProcess, path: str,
-                 **form: str) -> dict[str, Any]:
-    response = agent.post(f"{stack.web}{path}", data={**form, "csrf_token": csrf},
-                          headers={"Accept": "application/json"}, allow_redirects=False)
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-def passes_logged(stack: StackProcess) -> int:
-    return stack.log.read_text().count(PASS_LINE)
+def last_pass_ended(stack: StackProcess) -> int:
+    """When the stack's ticket worker last finished a pass (its heartbeat file, ns)."""
+    heartbeat = stack.workdir / WORKER_HEARTBEAT
+    return heartbeat.stat().st_mtime_ns if heartbeat.exists() else 0
 
 
 def wait_for_a_whole_worker_pass(stack: StackProcess) -> None:
     """Until the stack's own ticket worker has made a pass that began after this call.
 
-    Passes run one after another, so the second pass logged from now on began after now.
-    A log file gives no change notification: it is polled, with a deadline.
+    Passes run one after another, so the second pass to end from now on began after now.
+    A file's time gives no change notification: it is polled, with a deadline.
     """
-    wanted = passes_logged(stack) + 2
     deadline = time.monotonic() + DELIVERY_SECONDS
-    while passes_logged(stack) < wanted:
-        assert time.monotonic() < deadline, "the ticket worker made no further pass"
-        time.sleep(0.2)  # the poll interval of an observable condition
+    seen = last_pass_ended(stack)
+    for _ in range(2):
+        while last_pass_ended(stack) == seen:
+            assert time.monotonic() < deadline, "the ticket worker made no further pass"
+            time.sleep(0.2)  # the poll interval of an observable condition
+        seen = last_pass_ended(stack)
 
 
 def one_more_pass(stack: StackProcess) -> DeliveryReport:
@@ -176,7 +161,7 @@ def one_more_pass(stack: StackProcess) -> DeliveryReport:
         db = Database(stack.database_url)
         try:
             async with aiohttp.ClientSession() as http:
-                notifier = RasaNotifier(stack.rasa, stack.env["RASA_JWT_SECRET"], http)
+                notifier = Relay(stack.rasa, "tickets", stack.env["RELAY_TICKETS_KEY"], http)
                 return await run_once(db, policy_from_settings(Settings()), notifier)
         finally:
             db.dispose()
@@ -202,7 +187,7 @@ def test_a_console_change_reaches_the_employees_chat_exactly_once(
                 ticket = session.scalar(select(Ticket).where(Ticket.reference == reference))
                 assert (ticket.conversation_id, ticket.channel) == (conversation, "widget")
 
-            agent, csrf = signed_in_agent(stack)
+            agent, csrf = signed_in_agent(stack, AGENT_PASSWORD)
             base = f"/console/tickets/{reference}"
             console_post(agent, csrf, stack, f"{base}/comment", text=INTERNAL_NOTE,
                          visibility="internal")
@@ -237,5 +222,5 @@ def test_a_console_change_reaches_the_employees_chat_exactly_once(
 
     logged = stack.log.read_text()
     for private in (DESCRIPTION, INTERNAL_NOTE, PUBLIC_REPLY, AGENT_PASSWORD,
-                    stack.env["RASA_JWT_SECRET"]):
+                    stack.env["RELAY_TICKETS_KEY"], stack.env["RELAY_CONSOLE_KEY"]):
         assert private not in logged

@@ -137,7 +137,9 @@ def test_a_level_s_two_halves_make_one_result() -> None:
     second = driver.LevelResult(concurrency=1, seconds=40.0, latencies_ms=[20.0],
                                 wrong_answers=1, sent={"b": ["hello"]},
                                 by_turn={"hello": [20.0]})
+    first.wrong_by_turn, second.wrong_by_turn = {"yes": 1}, {"yes": 2, "hello": 1}
     both = driver.merged(first, second)
+    assert both.wrong_by_turn == {"yes": 3, "hello": 1}
     assert both.seconds == 90.0 and both.messages == 3
     assert (both.errors, both.wrong_answers) == (1, 1)
     assert both.sent == {"a": ["hello", "yes"], "b": ["hello"]}
@@ -152,3 +154,33 @@ def test_halves_of_different_levels_or_by_the_same_employees_are_not_merged() ->
         driver.merged(one, driver.LevelResult(concurrency=4))
     with pytest.raises(ValueError):
         driver.merged(one, driver.LevelResult(concurrency=1, sent={"a": ["yes"]}))
+
+
+def test_the_policy_answer_is_compared_with_the_records_answers_at_16() -> None:
+    """Issue 19: a policy answer's p95 within 20% of a records answer's, at 16 conversations."""
+    result = driver.LevelResult(concurrency=16)
+    policy = next(t for t in CONVERSATION if t.kind == "policy")
+    records = [t for t in CONVERSATION if t.kind == "records"]
+    assert len(records) == 2
+    result.by_turn = {policy.text: [100.0] * 50 + [200.0] * 50,
+                      records[0].text: [50.0] * 100, records[1].text: [150.0] * 100,
+                      "hello": [500.0] * 100}  # not an answer of either kind
+    assert report.p95_by_kind(result) == {"policy": 200.0, "records": 150.0}
+    within = report.targets(run(end_to_end=[level(16, p95_ms_by_kind={
+        "policy": 130.0, "records": 110.0})]))["policy_p95_within_20pct_of_records_at_16"]
+    assert within == {"policy_p95_ms": 130.0, "records_p95_ms": 110.0, "measured_ratio": 1.18,
+                      "met": True}
+    beyond = report.targets(run(end_to_end=[level(16, p95_ms_by_kind={
+        "policy": 140.0, "records": 110.0})]))["policy_p95_within_20pct_of_records_at_16"]
+    assert beyond["met"] is False
+    only_records = report.targets(run(end_to_end=[level(16, p95_ms_by_kind={"records": 1.0})]))
+    assert "policy_p95_within_20pct_of_records_at_16" not in only_records
+
+
+def test_the_policy_turn_must_come_from_the_knowledge_base() -> None:
+    policy = next(t for t in CONVERSATION if t.kind == "policy")
+    # Rasa's channels send each paragraph as a message: the excerpt, then the source line
+    assert policy.answered(["You can take 1 week or 2 weeks of paternity leave.",
+                            "Source: Paternity leave and pay, effective 6 April 2026, version 2."])
+    assert not policy.answered(["Maternity leave: you can take up to 52 weeks"])
+    assert not policy.answered([])

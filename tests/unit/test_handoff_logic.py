@@ -11,7 +11,7 @@ import pytest
 from bot.config import Settings
 from bot.handoff import routing, widget_push
 from bot.handoff.summary import ConversationFacts, build_summary, redact
-from bot.tickets.models import ServiceLine
+from bot.tickets.enums import ServiceLine
 
 UTC = dt.timezone.utc
 
@@ -23,7 +23,8 @@ UTC = dt.timezone.utc
     ("call 07700 900123", "07700 900123", "[phone]"),
     ("or +44 20 7946 0958", "7946", "[phone]"),
     ("sort code 12-34-56", "12-34-56", "[sort code]"),
-    ("account 12345678", "12345678", "[number]"),
+    ("account 12345678", "12345678", "[account number]"),
+    ("this is Sarah Jones from Otley", "Sarah Jones", "[name]"),
     ("card 4111 1111 1111 1111", "4111", "[card number]"),
     ("I live at LS1 4AP", "LS1 4AP", "[postcode]"),
 ])
@@ -33,7 +34,7 @@ def test_identifiers_are_replaced(text: str, hidden: str, placeholder: str) -> N
 
 
 @pytest.mark.parametrize("text", ["any update on HR-000123?", "I took 3 days off in March 2025",
-                                  "invoice INV-20931 from Acme", "claim for £45.50"])
+                                  "invoice INV-20931 from the stationery supplier", "claim for £45.50"])
 def test_useful_words_are_kept(text: str) -> None:
     assert redact(text) == text
 

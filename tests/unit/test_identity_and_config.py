@@ -47,3 +47,18 @@ def test_production_is_configured_by_environment_alone() -> None:
 def test_a_weak_widget_secret_is_refused(secret: str) -> None:
     with pytest.raises(ConfigurationError):
         Settings.from_env({"WIDGET_TOKEN_SECRET": secret}).require_widget_secret()
+
+
+def test_the_knowledge_base_refresh_and_public_address_come_from_the_environment() -> None:
+    assert (Settings.from_env({}).kb_refresh_seconds, Settings.from_env({}).public_base_url) \
+        == (10.0, "")
+    settings = Settings.from_env({"HELPDESK_KB_REFRESH_SECONDS": "2.5",
+                                  "HELPDESK_PUBLIC_URL": "https://helpdesk.example.gov.uk/"})
+    assert settings.kb_refresh_seconds == 2.5
+    assert settings.public_base_url == "https://helpdesk.example.gov.uk"
+
+
+@pytest.mark.parametrize("value", ["soon", "-1", "31", "nan"])
+def test_a_refresh_outside_zero_to_thirty_seconds_is_refused(value: str) -> None:
+    with pytest.raises(ConfigurationError):
+        Settings.from_env({"HELPDESK_KB_REFRESH_SECONDS": value})

@@ -6,24 +6,22 @@ from decimal import Decimal
 
 import pytest
 
-from bot.demo_data import leave_year
+from bot.backoffice.types import Booking, BookingStatus, Entitlement, LeaveType
+from bot.demo.organisation import leave_year
 from bot.leave import summarise
-from bot.storage.models import BookingStatus, LeaveBooking, LeaveEntitlement, LeaveType
 
 TODAY = dt.date(2026, 11, 26)
 YEAR = (dt.date(2026, 4, 1), dt.date(2027, 3, 31))
 
 
 def entitlement(days: str = "25", carried: str = "0",
-                leave_type: LeaveType = LeaveType.ANNUAL) -> LeaveEntitlement:
-    return LeaveEntitlement(leave_type=leave_type, year_start=YEAR[0], year_end=YEAR[1],
-                            entitlement_days=Decimal(days), carried_over_days=Decimal(carried))
+                leave_type: LeaveType = LeaveType.ANNUAL) -> Entitlement:
+    return Entitlement(leave_type, YEAR[0], YEAR[1], Decimal(days), Decimal(carried))
 
 
 def booking(start: dt.date, days: str, status: BookingStatus,
-            leave_type: LeaveType = LeaveType.ANNUAL) -> LeaveBooking:
-    return LeaveBooking(leave_type=leave_type, start_date=start, end_date=start, days=Decimal(days),
-                        status=status)
+            leave_type: LeaveType = LeaveType.ANNUAL) -> Booking:
+    return Booking("1", leave_type, start, start, Decimal(days), status)
 
 
 def test_an_untouched_year_leaves_the_whole_entitlement() -> None:

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from bot.records.demo import monthly_pay
+from bot.demo.pay import monthly_pay
 from bot.records.money import parse_pounds, percent_of, pounds
 from bot.records.tax_codes import explain
 

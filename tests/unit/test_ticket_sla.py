@@ -8,7 +8,7 @@ import time_machine
 
 from bot.business_calendar import BusinessCalendar
 from bot.config import Settings
-from bot.storage.models import utcnow
+from bot.storage.times import utcnow
 from bot.tickets.lifecycle import move
 from bot.tickets.models import ActorKind, Priority, Ticket, TicketStatus
 from bot.tickets.sla import SlaConfigurationError, SlaPolicy, parse_targets, policy_from_settings

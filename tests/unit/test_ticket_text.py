@@ -1,14 +1,11 @@
 """Pure ticket helpers: categories, priorities, references, subjects, keys, Rasa tokens."""
 from __future__ import annotations
 
-import datetime as dt
 
-import jwt
 import pytest
 
 from bot.tickets.categories import classify_category, parse_category, parse_priority, subject_from
-from bot.tickets.models import Priority, ServiceLine
-from bot.tickets.notifications import rasa_token
+from bot.tickets.enums import Priority, ServiceLine
 from bot.tickets.references import (
     category_of,
     find_references,
@@ -79,16 +76,3 @@ def test_idempotency_keys_depend_on_conversation_and_turn() -> None:
     assert key == idempotency_key("widget-abc", "m1") and len(key) == 64
     assert key != idempotency_key("widget-abc", "m2")
     assert key != idempotency_key("widget-abd", "m1")
-
-
-def test_the_rasa_token_is_what_rasa_3_6_admits() -> None:
-    """rasa/server.py `requires_auth`: HS256 with the --jwt-secret; user.role admin."""
-    secret = "s" * 48
-    issued = dt.datetime(2026, 11, 26, 9, 0, tzinfo=dt.timezone.utc)
-    token = rasa_token(secret, issued)
-    assert jwt.get_unverified_header(token)["alg"] == "HS256"
-    claims = jwt.decode(token, secret, algorithms=["HS256"], options={"verify_exp": False})
-    assert claims["user"] == {"username": "helpdesk", "role": "admin"}
-    assert claims["exp"] == int(issued.timestamp()) + 300 and "iat" not in claims
-    with pytest.raises(jwt.InvalidSignatureError):
-        jwt.decode(token, "x" * 48, algorithms=["HS256"], options={"verify_exp": False})

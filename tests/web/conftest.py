@@ -15,7 +15,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from bot.config import Settings
-from bot.demo_data import load_demo_data
+from bot.demo.organisation import seed_organisation
 from bot.storage.database import Database
 from bot.storage.migrate import upgrade
 from bot.web.app import create_app
@@ -58,7 +58,7 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
     upgrade(url)
     db = Database(url)
     with db.unit_of_work() as session:
-        load_demo_data(session, dt.date.today())
+        seed_organisation(session, dt.date.today())
     yield db
     db.dispose()
 
@@ -162,3 +162,24 @@ def b64url(data: dict[str, Any]) -> str:
 
 def cookie_header(token: str) -> dict[str, str]:
     return {"Cookie": f"hd_session={token}"}
+
+
+@pytest.fixture(autouse=True)
+def fresh_signin_throttles(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Each test starts with no sign-in attempts counted: the module's database is shared, and
+    every test client signs in from 127.0.0.1 (the throttles are tested on their own)."""
+    yield
+    if "database" in request.fixturenames:
+        from bot.handoff.models import SigninThrottle
+        with request.getfixturevalue("database").unit_of_work() as session:
+            session.query(SigninThrottle).delete()
+
+
+@pytest.fixture(autouse=True)
+def short_rasa_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The web app sends a message that failed on the way again for 15 s before it answers
+    "try again"; here for under a second (still at least one retry), so a test of Rasa being
+    down takes no 15 s. tests/web/test_messages.py tests the retries themselves."""
+    from bot.web import api
+
+    monkeypatch.setattr(api, "RETRY_SECONDS", 0.6)

@@ -269,6 +269,9 @@ async def test_a_repeated_checked_header_is_refused(relay_client: Any, rasa: Rec
     ("POST", "/webhooks/rest/webhook"), ("POST", "/webhooks/widget/webhook"),
     ("POST", "/webhooks/msteams/"), ("POST", "/webhooks/msteams/webhook/"),
     ("POST", "/model/parse"), ("POST", "/webhooks/slack/webhook/../../model/parse"),
+    # Rasa's relay channel is for the services inside; browsers and platforms never reach it
+    ("POST", "/webhooks/relay/console"), ("POST", "/webhooks/relay/tickets"),
+    ("POST", "/webhooks/relay/records"), ("POST", "/webhooks/slack/webhook/../../relay/console"),
 ])
 async def test_nothing_else_of_rasa_is_reachable(relay_client: Any, rasa: RecordingRasa,
                                                  method: str, path: str) -> None:

@@ -1,8 +1,9 @@
 """The agent console in the web app: sign-in, CSRF, claim, reply, note, transfer, hand back,
 ticket; the live streams; Rasa's signed widget pushes; the tracker-store feed.
 
-Rasa's HTTP API is a local fake that records what it is sent (and checks the JWT); Rasa's
-tracker store is a SQLite file with Rasa 3.6's `events` table.
+Rasa's relay channel is a local fake (tests/relay_fake.py) that checks the console's key and
+signature and records each delivery; Rasa's tracker store is a SQLite file with Rasa 3.6's
+`events` table. The channel itself is tested in front of Rasa in tests/connectors/test_relay.py.
 """
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import jwt
 import pytest
 import pytest_asyncio
 from aiohttp import web
@@ -22,8 +22,9 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import create_engine, insert, select
 
 from bot.config import Settings
-from bot.demo_data import DEMO_WIDGET_ISSUER
-from bot.handoff import accounts, queue, widget_push
+from bot.demo.description import DEMO_WIDGET_ISSUER
+from bot.handoff import accounts, requester, widget_push
+from bot.handoff.errors import InvalidHandoffInput
 from bot.handoff.feed import tracker_events
 from bot.handoff.models import Handoff, HandoffEntry, HandoffReason, HandoffStatus
 from bot.identity import Principal
@@ -34,36 +35,14 @@ from bot.web import session_tokens
 from bot.web.app import create_app
 from bot.web.keys import DATABASE, SETTINGS
 
+from tests.relay_fake import KEYS as RELAY_KEYS
+from tests.relay_fake import FakeRelay
+
 from .conftest import AGENT_PASSWORD as PASSWORD
 from .conftest import SECRET, console_sign_in
 
-JWT_SECRET = "rasa-jwt-secret-for-console-tests-" + "x" * 16
 ALICE = Principal("widget", DEMO_WIDGET_ISSUER, "alice.hughes")
 ALICE_CONVERSATION = widget_push.widget_conversation_id(DEMO_WIDGET_ISSUER, "alice.hughes")
-
-
-class FakeRasaApi:
-    """Rasa's `POST /conversations/{id}/tracker/events`: records calls, checks the JWT."""
-
-    def __init__(self) -> None:
-        self.calls: list[dict[str, Any]] = []
-        self.status = 200
-        self.appended = asyncio.Event()
-
-    async def append(self, request: web.Request) -> web.Response:
-        token = request.headers.get("Authorization", "").removeprefix("Bearer ")
-        try:
-            claims = jwt.decode(token, JWT_SECRET, algorithms=["HS256"])
-        except jwt.PyJWTError:
-            return web.json_response({"error": "unauthorised"}, status=401)
-        self.calls.append({"conversation": request.match_info["conversation_id"],
-                           "query": dict(request.query), "events": await request.json(),
-                           "role": claims["user"]["role"]})
-        self.appended.set()
-        return web.json_response({}, status=self.status)
-
-    def texts(self) -> list[str]:
-        return [e["text"] for call in self.calls for e in call["events"] if e["event"] == "bot"]
 
 
 @pytest.fixture
@@ -85,12 +64,10 @@ def add_tracker_event(url: str, sender: str, text: str, timestamp: float) -> Non
 
 
 @pytest_asyncio.fixture
-async def rasa_api(aiohttp_server: Callable[..., Any]) -> FakeRasaApi:
-    fake = FakeRasaApi()
-    app = web.Application()
-    app.router.add_post("/conversations/{conversation_id}/tracker/events", fake.append)
-    server = await aiohttp_server(app)
-    fake.url = str(server.make_url("/")).rstrip("/")  # type: ignore[attr-defined]
+async def relay(aiohttp_server: Callable[..., Any]) -> FakeRelay:
+    fake = FakeRelay()
+    server = await aiohttp_server(fake.app())
+    fake.url = str(server.make_url("/")).rstrip("/")
     return fake
 
 
@@ -115,11 +92,11 @@ def clean_handoffs(database: Database) -> Iterator[None]:
 
 
 @pytest_asyncio.fixture
-async def console(aiohttp_client: Callable[..., Any], database: Database, rasa_api: FakeRasaApi,
+async def console(aiohttp_client: Callable[..., Any], database: Database, relay: FakeRelay,
                   tracker_db: str, agents: dict[str, str]) -> AsyncIterator[TestClient]:
     settings = Settings(database_url=database.url, widget_token_secret=SECRET,
-                        dev_signin_enabled=False, rasa_url=rasa_api.url,  # type: ignore
-                        rasa_jwt_secret=JWT_SECRET, tracker_store_url=tracker_db)
+                        dev_signin_enabled=False, rasa_url=relay.url,
+                        relay_console_key=RELAY_KEYS["console"], tracker_store_url=tracker_db)
     client = await aiohttp_client(create_app(settings, database))
     yield client
 
@@ -130,7 +107,7 @@ async def sign_in(client: TestClient, username: str = "sam.hr") -> str:
 
 def queue_alice(database: Database, skill: ServiceLine = ServiceLine.HR,
                 since: float = 0.0) -> int:
-    place = queue.request_handoff(database, ALICE, queue.NewHandoff(
+    place = requester.request_handoff(database, ALICE, requester.NewHandoff(
         ALICE_CONVERSATION, skill, HandoffReason.REQUESTED,
         "Asked for a person (hr queue).\nLast messages:\n- my leave is wrong", since))
     return place.handoff_id
@@ -173,6 +150,44 @@ async def test_the_console_needs_a_signed_in_agent(console: TestClient) -> None:
     response = await console.get("/console", allow_redirects=False)
     assert response.status == 302 and response.headers["Location"] == "/console/signin"
     assert (await console.get("/console/stream")).status == 401
+
+
+async def test_an_account_without_the_agent_role_sees_neither_queue_nor_tickets(
+        console: TestClient, database: Database) -> None:
+    with database.unit_of_work() as session:
+        if session.scalar(select(accounts.Agent.id).where(
+                accounts.Agent.username == "kim.editor")) is None:
+            accounts.create_agent(session, "kim.editor", "Kim Editor", PASSWORD, "",
+                                  roles="knowledge_editor")
+    response = await console.post("/console/signin", data={"username": "kim.editor",
+                                                            "password": PASSWORD},
+                                  allow_redirects=False)
+    assert response.status == 303
+    for path in ("/console", "/console/tickets"):
+        page = await console.get(path, allow_redirects=False)
+        assert page.status == 403, path
+        html = await page.text()
+        assert "You do not have access to this page" in html
+        assert 'href="/console/tickets"' not in html  # the navigation hides what it cannot use
+    stream = await console.get("/console/stream", headers={"Accept": "text/event-stream"})
+    assert stream.status == 403
+    handoff_id = queue_alice(database)
+    html = await (await console.get("/console")).text()
+    csrf = html.split('name="csrf-token" content="', 1)[1].split('"', 1)[0]
+    claim = await console.post(f"/console/handoffs/{handoff_id}/claim",
+                               data={"csrf_token": csrf}, allow_redirects=False)
+    assert claim.status == 403
+    with database.unit_of_work() as session:
+        assert session.get(Handoff, handoff_id).status == HandoffStatus.WAITING  # type: ignore
+
+
+async def test_an_account_needs_a_known_role_and_agents_need_a_skill(database: Database) -> None:
+    with database.unit_of_work() as session:
+        with pytest.raises(InvalidHandoffInput, match="unknown role"):
+            accounts.create_agent(session, "x.root", "X", PASSWORD, "hr", roles="root")
+        with pytest.raises(InvalidHandoffInput, match="at least one skill"):
+            accounts.create_agent(session, "x.super", "X", PASSWORD, "", roles="supervisor")
+        session.rollback()
 
 
 async def test_wrong_passwords_and_unknown_users_look_the_same(console: TestClient) -> None:
@@ -220,7 +235,7 @@ async def test_demo_accounts_only_sign_in_in_dev_mode(console: TestClient,
 # --- the handoff, from claim to hand-back ---------------------------------------------------
 
 async def test_claim_reply_note_and_hand_back(console: TestClient, database: Database,
-                                              rasa_api: FakeRasaApi) -> None:
+                                              relay: FakeRelay) -> None:
     csrf = await sign_in(console)
     handoff_id = await asyncio.to_thread(queue_alice, database)
     page = await (await console.get("/console")).text()
@@ -228,11 +243,10 @@ async def test_claim_reply_note_and_hand_back(console: TestClient, database: Dat
 
     claimed = await post(console, f"/console/handoffs/{handoff_id}/claim", csrf)
     assert claimed.status == 200, await claimed.text()
-    assert rasa_api.texts() == ["Sam Patel from the HR helpdesk team has joined the chat."]
-    call = rasa_api.calls[-1]
-    assert call["conversation"] == ALICE_CONVERSATION and call["role"] == "admin"
-    assert call["query"]["output_channel"] == "latest"
-    assert call["query"]["execute_side_effects"] == "true"
+    [joined] = relay.deliveries
+    assert (joined["caller"], joined["kind"], joined["conversation_id"], joined["author"],
+            joined["text"]) == ("console", "agent_message", ALICE_CONVERSATION, "Sam Patel",
+                                "Sam Patel from the HR helpdesk team has joined the chat.")
 
     again = await post(console, f"/console/handoffs/{handoff_id}/claim", csrf)
     assert again.status == 409
@@ -240,23 +254,24 @@ async def test_claim_reply_note_and_hand_back(console: TestClient, database: Dat
     replied = await post(console, f"/console/handoffs/{handoff_id}/reply", csrf,
                          text="Hello Alice, let me look at your leave.")
     assert replied.status == 200
-    assert rasa_api.calls[-1]["events"] == [{
-        "event": "bot", "text": "Hello Alice, let me look at your leave.",
-        "metadata": {"handoff_author": "Sam Patel"}}]
+    assert {k: v for k, v in relay.deliveries[-1].items() if k != "id"} == {
+        "caller": "console", "kind": "agent_message", "conversation_id": ALICE_CONVERSATION,
+        "text": "Hello Alice, let me look at your leave.", "author": "Sam Patel"}
     noted = await post(console, f"/console/handoffs/{handoff_id}/note", csrf,
                        text="Carry-over was not applied")
     assert noted.status == 200
-    assert "Carry-over" not in " ".join(rasa_api.texts())  # notes never reach the employee
+    assert "Carry-over" not in " ".join(relay.texts())  # notes never reach the employee
 
     page = await (await console.get(f"/console/handoffs/{handoff_id}")).text()
     assert "Alice Hughes" in page and "E1001" in page and "Carry-over was not applied" in page
 
     back = await post(console, f"/console/handoffs/{handoff_id}/handback", csrf)
     assert back.status == 200
-    events = rasa_api.calls[-1]["events"]
-    assert [e["event"] for e in events] == ["resume", "action", "bot", "action"]
-    assert events[1]["name"] == "action_handoff_resume"
-    assert events[3]["name"] == "action_listen"
+    # the hand-back (resume, action_handoff_resume, the words, action_listen: Rasa's side), then
+    # the satisfaction survey's offer
+    assert relay.kinds()[-2:] == ["hand_back", "satisfaction_offer"]
+    assert relay.deliveries[-2]["text"].startswith("Sam Patel has handed")
+    assert relay.refused == []
     with database.unit_of_work() as session:
         handoff = session.get_one(Handoff, handoff_id)
         assert handoff.status is HandoffStatus.RESUMED and handoff.open_conversation_id is None
@@ -267,11 +282,11 @@ async def test_claim_reply_note_and_hand_back(console: TestClient, database: Dat
 
 
 async def test_a_failed_delivery_is_reported_and_the_handoff_stays(
-        console: TestClient, database: Database, rasa_api: FakeRasaApi) -> None:
+        console: TestClient, database: Database, relay: FakeRelay) -> None:
     csrf = await sign_in(console)
     handoff_id = await asyncio.to_thread(queue_alice, database)
     await post(console, f"/console/handoffs/{handoff_id}/claim", csrf)
-    rasa_api.status = 500
+    relay.status = 503  # not delivered, nothing saved
     replied = await post(console, f"/console/handoffs/{handoff_id}/reply", csrf, text="Hello")
     assert replied.status == 502
     back = await post(console, f"/console/handoffs/{handoff_id}/handback", csrf)
@@ -296,7 +311,7 @@ async def test_only_the_assignee_replies_and_other_skills_cannot_claim(
 
 
 async def test_transfer_and_convert_to_ticket(console: TestClient, database: Database,
-                                              rasa_api: FakeRasaApi,
+                                              relay: FakeRelay,
                                               aiohttp_client: Callable[..., Any]) -> None:
     csrf = await sign_in(console)
     handoff_id = await asyncio.to_thread(queue_alice, database)
@@ -304,7 +319,8 @@ async def test_transfer_and_convert_to_ticket(console: TestClient, database: Dat
     moved = await post(console, f"/console/handoffs/{handoff_id}/transfer", csrf,
                        skill="payroll")
     assert moved.status == 200
-    assert rasa_api.texts()[-1].startswith("I'm passing your conversation to the payroll")
+    assert relay.kinds()[-1] == "notice"
+    assert relay.texts()[-1].startswith("I'm passing your conversation to the payroll")
     payroll = await aiohttp_client(console.app)
     pay_csrf = await sign_in(payroll, "pat.pay")
     assert (await post(payroll, f"/console/handoffs/{handoff_id}/claim", pay_csrf)).status == 200
@@ -313,8 +329,8 @@ async def test_transfer_and_convert_to_ticket(console: TestClient, database: Dat
     assert converted.status == 200
     reference = (await converted.json())["reference"]
     assert reference.startswith("PAY-")
-    assert rasa_api.calls[-1]["events"][0] == {"event": "resume"}
-    assert reference in rasa_api.texts()[-1]
+    assert relay.kinds()[-2:] == ["hand_back", "satisfaction_offer"]
+    assert reference in relay.texts()[-1]
     with database.unit_of_work() as session:
         assert session.get_one(Handoff, handoff_id).ticket_reference == reference
         ticket = session.scalar(select(Ticket).where(Ticket.reference == reference))

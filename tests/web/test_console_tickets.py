@@ -21,7 +21,7 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import create_engine, select
 
 from bot.config import Settings
-from bot.demo_data import DEMO_WIDGET_ISSUER
+from bot.demo.description import DEMO_WIDGET_ISSUER
 from bot.handoff import accounts
 from bot.handoff.feed import tracker_events
 from bot.identity import Principal
@@ -66,7 +66,9 @@ def tracker_db(tmp_path: Path) -> Iterator[str]:
 def agents(database: Database) -> None:
     with database.unit_of_work() as session:
         existing = set(session.scalars(select(accounts.Agent.username)))
-        for username, name, skills in (("sam.hr", "Sam Patel", "hr"),
+        # Sam works every service line (these tests are about the pages, not the scoping:
+        # tests/persistence/test_ticket_scope.py and the test below cover that).
+        for username, name, skills in (("sam.hr", "Sam Patel", "hr,payroll,pensions,finance,access"),
                                        ("pat.pay", "Pat Payne", "payroll")):
             if username not in existing:
                 accounts.create_agent(session, username, name, PASSWORD, skills)
@@ -502,3 +504,14 @@ async def test_commands_on_an_unknown_ticket_are_not_found(console: TestClient) 
                        ("comment", {"text": "hello there", "visibility": "public"})):
         response = await post_form(console, f"/console/tickets/HR-999999/{name}", csrf, **form)
         assert response.status == 404
+
+
+async def test_another_teams_ticket_is_refused_with_403(console: TestClient,
+                                                       database: Database) -> None:
+    reference = raise_one(database, marker(), BEN, ServiceLine.FINANCE)
+    await sign_in(console, "pat.pay")  # payroll only
+    page = await console.get(f"/console/tickets/{reference}")
+    assert page.status == 403
+    assert "belongs to a team you do not work" in await page.text()
+    listed = await (await console.get("/console/tickets?status=any")).text()
+    assert reference not in listed

@@ -36,8 +36,9 @@ async def test_database_error_is_503(aiohttp_client, settings, tmp_path):
         client = await aiohttp_client(create_app(settings, broken))
         response = await client.get("/healthz")
         assert response.status == 503
-        assert await response.json() == {"status": "degraded", "database": "error",
-                                         "rasa": "ok"}
+        body = await response.json()
+        # Rasa's part is the other tests' subject (its 2 s ping can lapse on a loaded machine)
+        assert (body["status"], body["database"]) == ("degraded", "error")
     finally:
         broken.dispose()
 

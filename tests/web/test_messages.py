@@ -1,11 +1,13 @@
 """POST /api/messages: the verified proxy from the browser to Rasa's widget channel."""
 from __future__ import annotations
 
+import json
 import re
 import time
 
 import jwt
 import pytest
+from aiohttp import web
 
 from bot.web import session_tokens
 from bot.web.api import ASSISTANT_UNAVAILABLE, SESSION_EXPIRED
@@ -221,6 +223,18 @@ async def test_malformed_json_is_400(client, fake_rasa, token, raw):
     assert fake_rasa.calls == []
 
 
+@pytest.mark.parametrize("charset, raw", [("no-such-charset", b'{"text": "hello"}'),
+                                          ("utf-8", b'{"text": "\xff\xfe"}'),
+                                          ("ascii", '{"text": "caf\u00e9"}'.encode())])
+async def test_a_body_its_charset_cannot_decode_is_400(client, fake_rasa, token, charset, raw):
+    """aiohttp raises LookupError for an unknown charset (found by the fuzz test as a 500)."""
+    response = await client.post("/api/messages", data=raw, headers={
+        **cookie_header(token), "Content-Type": f"application/json; charset={charset}"})
+    assert response.status == 400
+    assert "not valid JSON" in (await response.json())["error"]
+    assert fake_rasa.calls == []
+
+
 @pytest.mark.parametrize("text", ["", "   ", "\n\t ", "x" * 2001])
 async def test_empty_or_too_long_text_is_400_with_a_clear_message(client, fake_rasa, token, text):
     response = await client.post("/api/messages", json={"text": text},
@@ -302,3 +316,109 @@ async def test_rasa_refusing_the_body_is_400(client, fake_rasa, token, status):
                                  headers=cookie_header(token))
     assert response.status == 400
     assert "error" in await response.json()
+
+
+# --- a message sent again: one id, marked as a retry (issue 27) ----------------------------------
+
+
+async def test_the_pages_message_id_and_retry_flag_reach_rasa(client, fake_rasa, token):
+    for body in ({"text": "hello", "message_id": "page-0001"},
+                 {"text": "hello", "message_id": "page-0001", "retry": True}):
+        response = await client.post("/api/messages", json=body, headers=cookie_header(token))
+        assert response.status == 200
+    assert [call["body"] for call in fake_rasa.calls] == [
+        {"text": "hello", "message_id": "page-0001"},
+        {"text": "hello", "message_id": "page-0001", "retry": True}]
+
+
+@pytest.mark.parametrize("extra", [
+    {"message_id": "short"}, {"message_id": "../../etc/passwd"}, {"message_id": 12345678},
+    {"message_id": "x" * 65}, {"retry": "yes"}, {"retry": True},
+    {"message_id": "page-0001", "retry": 1}])
+async def test_a_malformed_message_id_or_retry_flag_is_400(client, fake_rasa, token, extra):
+    response = await client.post("/api/messages", json={"text": "hello", **extra},
+                                 headers=cookie_header(token))
+    assert response.status == 400
+    assert fake_rasa.calls == []
+
+
+class FailingFirst:
+    """Rasa's widget channel answering `status` to the first `failures` calls, then 200."""
+
+    def __init__(self, fake_rasa, status: int, failures: int) -> None:
+        self.fake, self.status, self.left = fake_rasa, status, failures
+
+    async def __call__(self, request):
+        raw = await request.read()
+        self.fake.calls.append({"body": json.loads(raw)})
+        if self.left:
+            self.left -= 1
+            return web.json_response({"error": "down"}, status=self.status)
+        return web.json_response([{"recipient_id": "x", "text": "Hello!"}])
+
+
+@pytest.mark.parametrize("status", [500, 502, 503])
+async def test_a_5xx_is_sent_again_with_the_same_id_as_a_retry_and_answered(
+        make_client, make_settings, aiohttp_server, monkeypatch, status):
+    from bot.web import api
+
+    monkeypatch.setattr(api, "RETRY_SECONDS", 10.0)
+    fake = FakeRasa()
+    failing = FailingFirst(fake, status, failures=2)
+    app = web.Application()
+    app.router.add_post("/webhooks/widget/webhook", failing)
+    server = await aiohttp_server(app)
+    settings = make_settings(rasa_url=str(server.make_url("/")).rstrip("/"))
+    client = await make_client(settings)
+    token = session_tokens.mint(settings, "alice.hughes")
+    response = await client.post("/api/messages", json={"text": "hi", "message_id": "page-0002"},
+                                 headers=cookie_header(token))
+    assert response.status == 200
+    assert (await response.json())["messages"] == [{"text": "Hello!"}]
+    assert [call["body"] for call in fake.calls] == [
+        {"text": "hi", "message_id": "page-0002"},
+        {"text": "hi", "message_id": "page-0002", "retry": True},
+        {"text": "hi", "message_id": "page-0002", "retry": True}]
+
+
+async def test_rasa_refusing_connections_is_retried_then_502(make_client, make_settings,
+                                                            closed_port_url, monkeypatch):
+    from bot.web import api
+
+    from bot.web.rasa_client import RasaClient
+
+    attempts = []
+
+    real_send = RasaClient.send
+
+    async def counting_send(self, *args, **kwargs):
+        attempts.append(kwargs.get("retry"))
+        return await real_send(self, *args, **kwargs)
+
+    monkeypatch.setattr(RasaClient, "send", counting_send)
+    monkeypatch.setattr(api, "RETRY_SECONDS", 1.0)
+    settings = make_settings(rasa_url=closed_port_url)
+    client = await make_client(settings)
+    token = session_tokens.mint(settings, "alice.hughes")
+    began = time.monotonic()
+    response = await client.post("/api/messages", json={"text": "hello"},
+                                 headers=cookie_header(token))
+    assert response.status == 502
+    assert await response.json() == {"error": ASSISTANT_UNAVAILABLE}
+    assert time.monotonic() - began < 5
+    assert attempts[0] is False and len(attempts) >= 2 and all(attempts[1:])
+
+
+async def test_a_rasa_timeout_is_not_sent_again(client, fake_rasa, token, monkeypatch):
+    from bot.web.rasa_client import RasaClient, RasaUnavailable
+
+    attempts = []
+
+    async def timing_out(self, *args, **kwargs):
+        attempts.append(1)
+        raise RasaUnavailable("TimeoutError", retryable=False)
+
+    monkeypatch.setattr(RasaClient, "send", timing_out)
+    response = await client.post("/api/messages", json={"text": "hello"},
+                                 headers=cookie_header(token))
+    assert response.status == 502 and attempts == [1]

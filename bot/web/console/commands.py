@@ -4,7 +4,8 @@ Each works as a plain HTML form (303 back to the conversation) and as a `fetch` 
 console.js (`Accept: application/json`, JSON answer). Database first where the database
 decides (a claim is won or lost there), Rasa first where the employee must not be left in the
 wrong state: the conversation is handed back in Rasa before the handoff is marked ended, so a
-failure leaves it with the agent, who can try again.
+failure leaves it with the agent, who can try again. Everything the employee is told goes
+through Rasa's relay channel (bot/relay.py), which saves a message only once delivered.
 """
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.handoff import queue, wording
+from bot.handoff import agent as handoffs
+from bot.handoff import wording
+from bot.handoff.enums import HandoffStatus
 from bot.handoff.errors import (
     AlreadyClaimed,
     HandoffClosed,
@@ -24,15 +27,18 @@ from bot.handoff.errors import (
     NotAssignee,
     NotEligible,
 )
-from bot.handoff.models import HandoffStatus
 from bot.handoff.routing import parse_skill
+from bot.handoff.transcript import ticket_description
+from bot.handoff.views import HandoffView
 from bot.tickets.requester import NewTicket, idempotency_key, raise_ticket
 
+from bot.relay import Relay, RelayError
+
+from ..forms import form_text, small_id
 from ..keys import DATABASE
-from ..rasa_client import RasaError
 from . import views
 from .auth import SESSION, agent_command, wants_json
-from .keys import HUB, RASA_API, TICKET_POLICY
+from .keys import HUB, RELAY, TICKET_POLICY
 
 log = logging.getLogger(__name__)
 
@@ -48,10 +54,10 @@ RASA_DOWN = ("The employee's chat could not be reached, so nothing was sent. Try
 
 
 def _id(request: web.Request) -> int:
-    try:
-        return int(request.match_info["handoff_id"])
-    except ValueError:
-        raise web.HTTPNotFound() from None
+    handoff_id = small_id(request.match_info["handoff_id"])
+    if handoff_id is None:
+        raise web.HTTPNotFound()
+    return handoff_id
 
 
 def _answer(request: web.Request, status: int, message: str,
@@ -75,17 +81,12 @@ def _refused(request: web.Request, error: Exception) -> web.StreamResponse:
     return _answer(request, status, message)
 
 
-def _rasa(request: web.Request):  # noqa: ANN202
-    api = request.app.get(RASA_API)
-    if api is None:
+def _relay(request: web.Request) -> Relay:
+    relay = request.app.get(RELAY)
+    if relay is None:
         raise web.HTTPServiceUnavailable(text="The console is not connected to the assistant "
-                                              "(RASA_JWT_SECRET is not set).")
-    return api
-
-
-async def _form_text(request: web.Request, name: str) -> str:
-    value = (await request.post()).get(name)
-    return value if isinstance(value, str) else ""
+                                              "(RELAY_CONSOLE_KEY is not set).")
+    return relay
 
 
 @agent_command
@@ -93,16 +94,16 @@ async def claim(request: web.Request) -> web.StreamResponse:
     agent = request[SESSION].agent
     db = request.app[DATABASE]
     try:
-        won = await asyncio.to_thread(queue.claim, db, agent, _id(request))
+        won = await asyncio.to_thread(handoffs.claim, db, agent, _id(request))
     except (AlreadyClaimed, NotEligible, HandoffNotFound) as error:
         return _refused(request, error)
     await request.app[HUB].notify()
     note = "You have the conversation."
     try:
-        await _rasa(request).say(won.conversation_id,
+        await _relay(request).say(won.conversation_id,
                                  wording.agent_joined(agent.display_name, won.skill),
                                  author=agent.display_name)
-    except RasaError:
+    except RelayError:
         note = "You have the conversation, but the employee could not be told yet."
     log.info("console.claim handoff_id=%s", won.handoff_id)
     return _answer(request, 200, note)
@@ -112,19 +113,19 @@ async def claim(request: web.Request) -> web.StreamResponse:
 async def reply(request: web.Request) -> web.StreamResponse:
     agent = request[SESSION].agent
     db = request.app[DATABASE]
-    text = await _form_text(request, "text")
-    key = await _form_text(request, "submission") or uuid.uuid4().hex
+    text = await form_text(request, "text")
+    key = await form_text(request, "submission") or uuid.uuid4().hex
     try:
-        recorded = await asyncio.to_thread(queue.add_reply, db, agent, _id(request), text, key)
+        recorded = await asyncio.to_thread(handoffs.add_reply, db, agent, _id(request), text, key)
     except (HandoffClosed, NotAssignee, HandoffNotFound, InvalidHandoffInput) as error:
         return _refused(request, error)
     delivered = True
     try:
-        await _rasa(request).say(recorded.conversation_id, recorded.body,
+        await _relay(request).say(recorded.conversation_id, recorded.body,
                                  author=agent.display_name)
-    except RasaError:
+    except RelayError:
         delivered = False
-    await asyncio.to_thread(queue.mark_delivery, db, recorded.entry_id, delivered)
+    await asyncio.to_thread(handoffs.mark_delivery, db, recorded.entry_id, delivered)
     await request.app[HUB].notify()
     if not delivered:
         return _answer(request, 502, RASA_DOWN)
@@ -135,8 +136,8 @@ async def reply(request: web.Request) -> web.StreamResponse:
 async def note(request: web.Request) -> web.StreamResponse:
     agent = request[SESSION].agent
     try:
-        entry_id = await asyncio.to_thread(queue.add_note, request.app[DATABASE], agent,
-                                           _id(request), await _form_text(request, "text"))
+        entry_id = await asyncio.to_thread(handoffs.add_note, request.app[DATABASE], agent,
+                                           _id(request), await form_text(request, "text"))
     except (NotEligible, HandoffNotFound, InvalidHandoffInput) as error:
         return _refused(request, error)
     await request.app[HUB].notify()
@@ -146,20 +147,20 @@ async def note(request: web.Request) -> web.StreamResponse:
 @agent_command
 async def transfer(request: web.Request) -> web.StreamResponse:
     agent = request[SESSION].agent
-    skill = parse_skill(await _form_text(request, "skill"))
+    skill = parse_skill(await form_text(request, "skill"))
     if skill is None:
         return _answer(request, 400, "Choose a team to transfer to.")
     try:
-        moved = await asyncio.to_thread(queue.transfer, request.app[DATABASE], agent,
+        moved = await asyncio.to_thread(handoffs.transfer, request.app[DATABASE], agent,
                                         _id(request), skill)
     except (HandoffClosed, NotAssignee, HandoffNotFound, InvalidHandoffInput) as error:
         return _refused(request, error)
     await request.app[HUB].notify()
     note = f"Transferred to the {views.team(skill)} queue."
     try:
-        await _rasa(request).say(moved.conversation_id, wording.transferred(
+        await _relay(request).say(moved.conversation_id, wording.transferred(
             skill, moved.place.position or 1, moved.place.wait_minutes))
-    except RasaError:
+    except RelayError:
         note += " The employee could not be told yet."
     return _answer(request, 200, note)
 
@@ -169,16 +170,16 @@ async def handback(request: web.Request) -> web.StreamResponse:
     agent = request[SESSION].agent
     db = request.app[DATABASE]
     try:
-        view = await asyncio.to_thread(queue.check_assignee, db, agent, _id(request))
+        view = await asyncio.to_thread(handoffs.check_assignee, db, agent, _id(request))
     except (HandoffClosed, NotAssignee, HandoffNotFound) as error:
         return _refused(request, error)
     try:
-        await _rasa(request).hand_back(view.conversation_id,
+        await _relay(request).hand_back(view.conversation_id,
                                        wording.handed_back(agent.display_name))
-    except RasaError:
+    except RelayError:
         return _answer(request, 502, RASA_DOWN)
     try:
-        await asyncio.to_thread(queue.end_handoff, db, agent, view.id, HandoffStatus.RESUMED)
+        await asyncio.to_thread(handoffs.end_handoff, db, agent, view.id, HandoffStatus.RESUMED)
     except (HandoffClosed, NotAssignee) as error:
         return _refused(request, error)
     await request.app[HUB].notify()
@@ -186,10 +187,10 @@ async def handback(request: web.Request) -> web.StreamResponse:
     return _answer(request, 200, "Handed back to the assistant.")
 
 
-def _raise_for(db, view: queue.HandoffView, category, policy) -> str:  # noqa: ANN001
+def _raise_for(db, view: HandoffView, category, policy) -> str:  # noqa: ANN001
     raised = raise_ticket(
         db, view.employee_principal,
-        NewTicket(category=category, description=queue.ticket_description(view),
+        NewTicket(category=category, description=ticket_description(view),
                   conversation_id=view.conversation_id, channel=view.channel,
                   idempotency_key=idempotency_key(view.conversation_id, f"handoff-{view.id}")),
         policy)
@@ -201,22 +202,22 @@ async def ticket(request: web.Request) -> web.StreamResponse:
     """Raise the employee's ticket (idempotent), hand back in Rasa, then end the handoff."""
     agent = request[SESSION].agent
     db = request.app[DATABASE]
-    category = parse_skill(await _form_text(request, "category"))
+    category = parse_skill(await form_text(request, "category"))
     if category is None:
         return _answer(request, 400, "Choose a category for the ticket.")
     try:
-        view = await asyncio.to_thread(queue.check_assignee, db, agent, _id(request))
+        view = await asyncio.to_thread(handoffs.check_assignee, db, agent, _id(request))
     except (HandoffClosed, NotAssignee, HandoffNotFound) as error:
         return _refused(request, error)
     reference = await asyncio.to_thread(_raise_for, db, view, category,
                                         request.app[TICKET_POLICY])
     try:
-        await _rasa(request).hand_back(view.conversation_id,
+        await _relay(request).hand_back(view.conversation_id,
                                        wording.ticket_raised(agent.display_name, reference))
-    except RasaError:
+    except RelayError:
         return _answer(request, 502, RASA_DOWN + f" (Ticket {reference} exists.)")
     try:
-        ended = await asyncio.to_thread(queue.end_handoff, db, agent, view.id,
+        ended = await asyncio.to_thread(handoffs.end_handoff, db, agent, view.id,
                                         HandoffStatus.TICKETED, reference)
     except (HandoffClosed, NotAssignee) as error:
         return _refused(request, error)

@@ -10,7 +10,7 @@ The poller, every `POLL_SECONDS`:
 1. copies new employee messages of open handoffs from Rasa's tracker store (`feed`);
 2. compares the change markers (newest transcript entry, newest widget push) with the last
    ones, and when they moved, notifies the hub and tells waiting employees whose place in the
-   queue changed materially (`queue.announcements_due`).
+   queue changed materially (`announcements.announcements_due`).
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
-from bot.handoff import queue, widget_push
+from bot.handoff import transcript, widget_push
 from bot.handoff.feed import TrackerFeed
 from bot.storage.database import Database
 
@@ -57,10 +57,10 @@ class Hub:
 def _tick(db: Database, feed: TrackerFeed | None) -> tuple[int, int, int]:
     copied = 0
     if feed is not None:
-        targets = queue.feed_targets(db)
+        targets = transcript.feed_targets(db)
         if targets:
-            copied = queue.record_employee_messages(db, targets, feed.user_messages(targets))
-    return queue.change_marker(db), widget_push.outbox_marker(db), copied
+            copied = transcript.record_employee_messages(db, targets, feed.user_messages(targets))
+    return transcript.change_marker(db), widget_push.outbox_marker(db), copied
 
 
 async def run_poller(db: Database, feed: TrackerFeed | None, hub: Hub,

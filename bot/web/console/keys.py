@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from bot.relay import Relay
 from bot.tickets.sla import SlaPolicy
 
-from ..rasa_api import RasaApi
 from .hub import Hub
 
 HUB = web.AppKey("handoff_hub", Hub)
-RASA_API = web.AppKey("rasa_api", RasaApi)  # absent when RASA_JWT_SECRET is not set
+RELAY = web.AppKey("relay", Relay)  # the console's; absent when RELAY_CONSOLE_KEY is not set
 TICKET_POLICY = web.AppKey("ticket_policy", SlaPolicy)

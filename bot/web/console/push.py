@@ -14,6 +14,7 @@ from aiohttp import web
 
 from bot.handoff import widget_push
 
+from ..forms import read_capped
 from ..keys import DATABASE, SETTINGS
 from .keys import HUB
 
@@ -21,7 +22,9 @@ log = logging.getLogger(__name__)
 
 
 async def receive(request: web.Request) -> web.StreamResponse:
-    body = await request.content.read(widget_push.MAX_BODY_BYTES + 1)
+    body = await read_capped(request.content, widget_push.MAX_BODY_BYTES)
+    if body is None:
+        return web.json_response({"error": "too large"}, status=413)
     key = widget_push.push_key(request.app[SETTINGS].require_widget_secret())
     try:
         widget_push.verify(key, request.headers.get(widget_push.TIMESTAMP_HEADER),

@@ -16,14 +16,18 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.handoff import accounts, queue, widget_push
+from bot.handoff import accounts, widget_push
+from bot.handoff import agent as handoffs
+from bot.handoff.enums import HandoffStatus
 from bot.handoff.errors import HandoffNotFound, NotEligible
-from bot.handoff.models import HandoffStatus
 
+from ..forms import small_count, small_id
 from ..keys import DATABASE
-from ..session_cookie import current_claims
+from bot.signin import sessions
+
+from ..session_cookie import signed_in
 from . import views
-from .auth import current_session
+from .auth import SESSION, agent_stream, current_session
 from .keys import HUB
 
 log = logging.getLogger(__name__)
@@ -54,16 +58,15 @@ async def _heartbeat(response: web.StreamResponse) -> None:
     await response.write(b": keep-alive\n\n")
 
 
+@agent_stream
 async def queue_stream(request: web.Request) -> web.StreamResponse:
-    active = await current_session(request)
-    if active is None:
-        return web.json_response({"error": "sign in again"}, status=401)
+    active = request[SESSION]
     hub, db = request.app[HUB], request.app[DATABASE]
     response = await _open(request)
     sent, generation = None, -1
     try:
         while not hub.closed:
-            items = await asyncio.to_thread(queue.list_queue, db, active.agent, sent is None)
+            items = await asyncio.to_thread(handoffs.list_queue, db, active.agent, sent is None)
             html = views.queue_fragment(items, active.agent, active.csrf_token)
             if html != sent:
                 waiting = sum(1 for i in items if i.status is HandoffStatus.WAITING)
@@ -81,18 +84,16 @@ async def queue_stream(request: web.Request) -> web.StreamResponse:
     return response
 
 
+@agent_stream
 async def conversation_stream(request: web.Request) -> web.StreamResponse:
-    active = await current_session(request)
-    if active is None:
-        return web.json_response({"error": "sign in again"}, status=401)
-    try:
-        handoff_id = int(request.match_info["handoff_id"])
-        after = int(request.query.get("after") or request.headers.get("Last-Event-ID") or 0)
-    except ValueError:
-        raise web.HTTPBadRequest() from None
+    active = request[SESSION]
+    handoff_id = small_id(request.match_info["handoff_id"])
+    if handoff_id is None:
+        raise web.HTTPNotFound()
+    after = small_count(request.query.get("after") or request.headers.get("Last-Event-ID"), 0)
     hub, db = request.app[HUB], request.app[DATABASE]
     try:  # the opening read is the audited one (the page itself was audited too)
-        view = await asyncio.to_thread(queue.get_handoff, db, active.agent, handoff_id)
+        view = await asyncio.to_thread(handoffs.get_handoff, db, active.agent, handoff_id)
     except (HandoffNotFound, NotEligible):
         return web.json_response({"error": "not available"}, status=404)
     first = view.employee.name.split(" ", 1)[0]
@@ -101,7 +102,7 @@ async def conversation_stream(request: web.Request) -> web.StreamResponse:
     try:
         while not hub.closed:
             status, assignee, entries = await asyncio.to_thread(
-                queue.entries_after, db, active.agent, handoff_id, after)
+                handoffs.entries_after, db, active.agent, handoff_id, after)
             if entries:
                 names = await asyncio.to_thread(accounts.display_names, db)
                 for entry in entries:
@@ -111,7 +112,7 @@ async def conversation_stream(request: web.Request) -> web.StreamResponse:
                     after = entry.id
             if (status, assignee) != state:
                 state = (status, assignee)
-                current = await asyncio.to_thread(queue.get_handoff, db, active.agent,
+                current = await asyncio.to_thread(handoffs.get_handoff, db, active.agent,
                                                   handoff_id)
                 await _send(response, "state", {
                     "status": status.value, "mine": assignee == active.agent.username,
@@ -137,16 +138,13 @@ async def conversation_stream(request: web.Request) -> web.StreamResponse:
 
 async def widget_events(request: web.Request) -> web.StreamResponse:
     """`GET /api/events`: the signed-in employee's pushed messages, as they arrive."""
-    claims = current_claims(request)
+    claims = await signed_in(request)
     if claims is None:
         return web.json_response({"error": "session expired, please sign in again"},
                                  status=401)
-    conversation = widget_push.widget_conversation_id(claims.issuer, claims.subject)
+    conversation = widget_push.widget_conversation_id(claims.tenant, claims.subject)
     hub, db = request.app[HUB], request.app[DATABASE]
-    try:
-        after = int(request.headers.get("Last-Event-ID") or -1)
-    except ValueError:
-        after = -1
+    after = small_count(request.headers.get("Last-Event-ID"), -1)
     if after < 0:  # a new page: only what arrives from now on
         after = await asyncio.to_thread(widget_push.latest_id, db, conversation)
     response = await _open(request)
@@ -161,6 +159,8 @@ async def widget_events(request: web.Request) -> web.StreamResponse:
             generation = await hub.wait(generation, HEARTBEAT_SECONDS)
             if generation == seen:
                 await _heartbeat(response)
+                if await asyncio.to_thread(sessions.is_revoked, db, claims.token_id):
+                    break  # signed out (in this tab or another): the stream ends
     except (ConnectionResetError, asyncio.CancelledError):
         pass
     return response

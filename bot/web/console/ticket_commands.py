@@ -16,16 +16,22 @@ from typing import Any
 from aiohttp import web
 
 from bot.tickets import agent as service
-from bot.tickets.errors import InvalidTicket, InvalidTransition, TicketNotFound
-from bot.tickets.models import Priority, TicketStatus, Visibility
+from bot.tickets.enums import Priority, TicketStatus, Visibility
+from bot.tickets.errors import (
+    InvalidTicket,
+    InvalidTransition,
+    TicketNotEligible,
+    TicketNotFound,
+)
 from bot.tickets.views import TicketSummary
 
+from ..forms import form_text
 from ..keys import DATABASE
 from .auth import SESSION, agent_command, wants_json
 from .keys import TICKET_POLICY
 from .ticket_detail_views import DONE, MAX_COMMENT, FormState
 from .ticket_format import status_label, ticket_url
-from .ticket_pages import reference_of, show_ticket
+from .ticket_pages import NOT_YOUR_TEAM, reference_of, show_ticket
 
 log = logging.getLogger(__name__)
 
@@ -53,11 +59,6 @@ async def _refused(request: web.Request, status: int, state: FormState) -> web.S
     return await show_ticket(request, state, status=status)
 
 
-async def _field(request: web.Request, name: str) -> str:
-    value = (await request.post()).get(name)
-    return value if isinstance(value, str) else ""
-
-
 def _reference(request: web.Request) -> str:
     reference = reference_of(request)
     if reference is None:
@@ -77,7 +78,7 @@ def _transition_refused(error: InvalidTransition) -> str:
 @agent_command
 async def status(request: web.Request) -> web.StreamResponse:
     agent = request[SESSION].agent
-    reference, raw = _reference(request), await _field(request, "status")
+    reference, raw = _reference(request), await form_text(request, "status")
     try:
         wanted = TicketStatus(raw)
     except ValueError:
@@ -89,6 +90,8 @@ async def status(request: web.Request) -> web.StreamResponse:
                                           request.app[TICKET_POLICY])
     except TicketNotFound:
         raise web.HTTPNotFound(text=NOT_FOUND) from None
+    except TicketNotEligible:
+        raise web.HTTPForbidden(text=NOT_YOUR_TEAM) from None
     except InvalidTransition as error:
         return await _refused(request, 409, FormState(
             error=_transition_refused(error), form="status", status=raw))
@@ -105,6 +108,8 @@ async def assign(request: web.Request) -> web.StreamResponse:
                                           agent.ticket_agent, reference, agent.username)
     except TicketNotFound:
         raise web.HTTPNotFound(text=NOT_FOUND) from None
+    except TicketNotEligible:
+        raise web.HTTPForbidden(text=NOT_YOUR_TEAM) from None
     log.info("console.ticket.assign reference=%s", reference)
     return _done(request, summary, "assigned")
 
@@ -112,7 +117,7 @@ async def assign(request: web.Request) -> web.StreamResponse:
 @agent_command
 async def priority(request: web.Request) -> web.StreamResponse:
     agent = request[SESSION].agent
-    reference, raw = _reference(request), await _field(request, "priority")
+    reference, raw = _reference(request), await form_text(request, "priority")
     try:
         wanted = Priority(raw)
     except ValueError:
@@ -124,6 +129,8 @@ async def priority(request: web.Request) -> web.StreamResponse:
                                           request.app[TICKET_POLICY])
     except TicketNotFound:
         raise web.HTTPNotFound(text=NOT_FOUND) from None
+    except TicketNotEligible:
+        raise web.HTTPForbidden(text=NOT_YOUR_TEAM) from None
     except InvalidTicket:
         return await _refused(request, 409, FormState(
             error="Not changed: a resolved or closed ticket keeps its priority.",
@@ -148,7 +155,7 @@ def _comment_problem(text: str, visibility: str) -> str:
 async def comment(request: web.Request) -> web.StreamResponse:
     agent = request[SESSION].agent
     reference = _reference(request)
-    text, visibility = await _field(request, "text"), await _field(request, "visibility")
+    text, visibility = await form_text(request, "text"), await form_text(request, "visibility")
     problem = _comment_problem(text, visibility)
     if problem:
         return await _refused(request, 400, FormState(error=problem, form="comment", text=text,
@@ -159,6 +166,8 @@ async def comment(request: web.Request) -> web.StreamResponse:
                                           Visibility(visibility), request.app[TICKET_POLICY])
     except TicketNotFound:
         raise web.HTTPNotFound(text=NOT_FOUND) from None
+    except TicketNotEligible:
+        raise web.HTTPForbidden(text=NOT_YOUR_TEAM) from None
     except InvalidTicket as error:
         return await _refused(request, 400, FormState(
             error=f"Not added: {error}.", form="comment", text=text, visibility=visibility))

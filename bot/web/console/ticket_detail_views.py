@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.tickets.enums import ActorKind, Priority, TicketStatus, Visibility
 from bot.tickets.lifecycle import AGENT_MOVES
-from bot.tickets.models import ActorKind, Priority, TicketStatus, Visibility
 from bot.tickets.views import AgentTicketDetail, CommentView, HistoryEntry, TicketSummary
 
 from ..rendering import Safe, escape

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field, replace
 from urllib.parse import urlencode
 
 from bot.tickets.agent import MAX_SEARCH, TicketFilter
+from bot.tickets.enums import Priority, ServiceLine, TicketStatus
 from bot.tickets.lifecycle import OPEN_STATUSES
-from bot.tickets.models import Priority, ServiceLine, TicketStatus
 
 UNFINISHED = "unfinished"  # the default: new, open or awaiting the customer
 ALL = "all"

@@ -8,7 +8,7 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 from bot.tickets.categories import PRIORITY_TITLES, SERVICE_LINES
-from bot.tickets.models import Priority, ServiceLine, TicketStatus
+from bot.tickets.enums import Priority, ServiceLine, TicketStatus
 from bot.tickets.views import TicketSummary
 
 from ..rendering import Safe, escape

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from bot.tickets.agent import TicketPage
-from bot.tickets.models import Priority, ServiceLine, TicketStatus
+from bot.tickets.enums import Priority, ServiceLine, TicketStatus
 from bot.tickets.views import TicketSummary
 
 from ..rendering import Safe, escape

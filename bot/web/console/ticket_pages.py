@@ -10,17 +10,19 @@ import asyncio
 from aiohttp import web
 
 from bot.tickets.agent import get_ticket, ticket_page
-from bot.tickets.errors import TicketNotFound
+from bot.tickets.errors import TicketNotEligible, TicketNotFound
 from bot.tickets.references import normalise_reference
 
 from ..keys import DATABASE
-from ..rendering import Safe
+from ..rendering import Safe, escape
 from . import ticket_filters, views
 from .auth import SESSION, agent_page
 from .ticket_detail_views import FormState, detail_page
 from .ticket_list_views import list_page
 
 SECTION = "tickets"
+
+NOT_YOUR_TEAM = "This ticket belongs to a team you do not work."
 
 
 def reference_of(request: web.Request) -> str | None:
@@ -60,6 +62,11 @@ async def show_ticket(request: web.Request, state: FormState = FormState(), done
                                          active.agent.ticket_agent, reference)
     except TicketNotFound:
         return _not_found(request)
+    except TicketNotEligible:
+        return views.page("Not your team", Safe(
+            f"<h1>Not your team</h1><p>{escape(NOT_YOUR_TEAM)} "
+            '<a href="/console/tickets">Back to the tickets</a></p>'), active.agent,
+            active.csrf_token, status=403, section=SECTION)
     body = detail_page(detail, active.csrf_token, active.agent.username, state, done)
     return views.page(f"Ticket {reference}", body, active.agent, active.csrf_token,
                       status=status, section=SECTION)

@@ -9,10 +9,11 @@ from string import Template
 from aiohttp import web
 
 from bot.handoff.accounts import ConsoleAgent
-from bot.handoff.models import EntryKind, HandoffReason, HandoffStatus
-from bot.handoff.queue import EntryView, HandoffView, QueueItem
+from bot.handoff.enums import EntryKind, HandoffReason, HandoffStatus
 from bot.handoff.routing import SKILL_TEAMS
-from bot.tickets.models import ServiceLine
+from bot.handoff.views import EntryView, HandoffView, QueueItem
+from bot.roles import Role
+from bot.tickets.enums import ServiceLine
 from bot.tickets.views import TicketSummary
 
 from ..rendering import Safe, escape
@@ -59,15 +60,29 @@ def team(skill: ServiceLine) -> str:
     return name[0].upper() + name[1:]
 
 
-NAVIGATION = (("conversations", "/console", "Conversations"),
-              ("tickets", "/console/tickets", "Tickets"))
+# section, address, label, the roles that see it (bot.roles; admin sees everything)
+NAVIGATION: list[tuple[str, str, str, tuple[Role, ...]]] = [
+    ("conversations", "/console", "Conversations", (Role.AGENT,)),
+    ("tickets", "/console/tickets", "Tickets", (Role.AGENT,)),
+]
 
 
-def navigation(section: str) -> Safe:
+def add_section(name: str, href: str, label: str, *roles: Role) -> None:
+    """Put a console section in the navigation, for the accounts holding one of `roles`."""
+    if all(existing != name for existing, *_ in NAVIGATION):
+        NAVIGATION.append((name, href, label, roles))
+
+
+def home(agent: ConsoleAgent) -> str:
+    """The first section this account may use (where sign-in takes it)."""
+    return next((href for _, href, _, roles in NAVIGATION if agent.can(*roles)), "/console")
+
+
+def navigation(section: str, agent: ConsoleAgent) -> Safe:
     current = ' aria-current="page"'
     links = "".join(
         f'<li><a href="{href}"{current if name == section else ""}>{label}</a></li>'
-        for name, href, label in NAVIGATION)
+        for name, href, label, roles in NAVIGATION if agent.can(*roles))
     return Safe('<nav class="container console-container console-nav" aria-label="Console">'
                 f"<ul>{links}</ul></nav>")
 
@@ -78,7 +93,7 @@ def page(title: str, body: Safe, agent: ConsoleAgent | None, csrf: str = "",
     if agent is not None:
         skills = ", ".join(team(s) for s in sorted(agent.skills, key=lambda s: s.value))
         account = render("account.html", agent_name=agent.display_name, skills=skills, csrf=csrf)
-        nav = navigation(section)
+        nav = navigation(section, agent)
     document = render("layout.html", title=title, csrf=csrf, account=account, nav=nav,
                       body=body)
     return web.Response(text=document, content_type="text/html", charset="utf-8",

@@ -1,0 +1,1 @@
+"""The back-office port and its adapters (see docs/backoffice.md)."""

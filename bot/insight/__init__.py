@@ -1,0 +1,1 @@
+"""Service insight: conversation facts, measures, satisfaction (issue 26)."""
