@@ -42,6 +42,8 @@ SUPERVISOR, PASSWORD = "tom.jones", "demo-agent-password"
 COMPARED = ("conversations", "contained", "handed_off", "with_fallback", "with_did_you_mean",
             "abandoned", "tickets_raised")
 ABANDON_MINUTES = 1
+UNSURE = ("my claim", "about my money", "query about hours", "that thing from before",
+          "I have a question about the system")
 SCENARIOS = {  # name: weight
     "answer_rate": 5, "answer_bye": 3, "fallback_then_answer": 2, "fallback_only": 1,
     "out_of_scope": 1, "ticket": 2, "handoff": 2, "abandon_form": 1, "stop": 1,
@@ -120,12 +122,13 @@ async def conversation(web: str, subject: str, scenario: str, rng: random.Random
                                   "what are the travel and subsistence rates?"]), tally)
             await _rate(person, await say("thanks", tally), rng, tally)
         elif scenario == "fallback_then_answer":
-            await say("blorp fizz wibble", tally)
+            # Vague enough that the model is unsure (nlu_fallback -> "did you mean"), as the
+            # model of 8 December 2026 reads them; several, so one retraining cannot remove all.
+            await say(rng.choice(UNSURE), tally)
             await say("how much leave do I have left?", tally)
             await _rate(person, await say("thanks", tally), rng, tally)
         elif scenario == "fallback_only":
-            await say(rng.choice(["the thing with the widget form from 12/03/2024",
-                                  "zxcv qwerty asdf"]), tally)
+            await say(rng.choice(["blorp fizz wibble", "zxcv qwerty asdf"]), tally)
         elif scenario == "out_of_scope":
             await say("what's the weather like in Leeds?", tally)
         elif scenario == "ticket":

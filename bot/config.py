@@ -362,15 +362,23 @@ def _console_passwords(env: Mapping[str, str]) -> bool:
 
 
 def _entra_settings(env: Mapping[str, str]) -> dict[str, str]:
-    """ENTRA_* variables, all or nothing: half a configuration refuses to start."""
+    """ENTRA_TENANT_ID and ENTRA_CLIENT_ID, both or neither: half a configuration refuses to
+    start. ENTRA_CLIENT_SECRET is not required here: only the web app holds it (least
+    privilege, scripts/stack.py and docker-compose.yml), and the web app refuses to start
+    without it (`bot.web.entra_pages.entra_client`); every other process reads the tenant to
+    know whose Entra sessions are its employees."""
     values = {name: (env.get(name) or "").strip()
-              for name in ("ENTRA_TENANT_ID", "ENTRA_CLIENT_ID", "ENTRA_CLIENT_SECRET")}
+              for name in ("ENTRA_TENANT_ID", "ENTRA_CLIENT_ID")}
+    secret = (env.get("ENTRA_CLIENT_SECRET") or "").strip()
     if not any(values.values()):
+        if secret:
+            raise ConfigurationError("ENTRA_CLIENT_SECRET is set but ENTRA_TENANT_ID and "
+                                     "ENTRA_CLIENT_ID are not")
         return {}
     missing = [name for name, value in values.items() if not value]
     if missing:
-        raise ConfigurationError(f"Entra ID sign-in: set {', '.join(missing)} too (or none of "
-                                 "ENTRA_TENANT_ID, ENTRA_CLIENT_ID, ENTRA_CLIENT_SECRET)")
+        raise ConfigurationError(f"Entra ID sign-in: set {', '.join(missing)} too (or neither "
+                                 "of ENTRA_TENANT_ID, ENTRA_CLIENT_ID)")
     host = (env.get("ENTRA_AUTHORITY_HOST") or Settings.entra_authority_host).strip().rstrip("/")
     if not host.startswith("https://"):
         raise ConfigurationError("ENTRA_AUTHORITY_HOST must be an https URL")
@@ -381,7 +389,7 @@ def _entra_settings(env: Mapping[str, str]) -> dict[str, str]:
                                  "HELPDESK_PUBLIC_URL) to the callback URL registered in Entra")
     return {"entra_tenant_id": values["ENTRA_TENANT_ID"].lower(),
             "entra_client_id": values["ENTRA_CLIENT_ID"],
-            "entra_client_secret": values["ENTRA_CLIENT_SECRET"],
+            "entra_client_secret": secret,
             "entra_authority_host": host, "entra_redirect_uri": redirect,
             "entra_ca_bundle": (env.get("ENTRA_CA_BUNDLE") or "").strip()}
 

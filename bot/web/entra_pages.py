@@ -24,6 +24,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from ..audit import record_signin
+from ..config import ConfigurationError
 from ..identity import Principal, entra_widget_tenant, find_employee
 from ..signin import sessions, transactions
 from ..signin.entra import EntraConfig, EntraSignIn, ProviderUnavailable, SignInRefused, VerifiedUser
@@ -50,6 +51,9 @@ def entra_client(settings) -> EntraSignIn | None:  # noqa: ANN001
     """The process's Entra ID client, or None when sign-in with Entra ID is not configured."""
     if not settings.entra_enabled:
         return None
+    if not settings.entra_client_secret:
+        raise ConfigurationError("Entra ID sign-in: the web app needs ENTRA_CLIENT_SECRET "
+                                 "(ENTRA_TENANT_ID and ENTRA_CLIENT_ID are set)")
     return EntraSignIn(EntraConfig(
         tenant_id=settings.entra_tenant_id, client_id=settings.entra_client_id,
         client_secret=settings.entra_client_secret, redirect_uri=settings.entra_callback_url,

@@ -85,7 +85,10 @@ def test_employee_and_agent_talk_then_the_assistant_takes_over(
     expect(log.locator(".message--agent").last).to_contain_text(AGENT_REPLY)
     expect(log.locator(".message--agent .message-author").last).to_have_text(
         "Sam Patel (helpdesk)")
-    expect(agent.locator("#transcript .entry--agent").last).to_contain_text(AGENT_REPLY)
+    # The agents' transcript keeps and shows what is shared with other agents: the reply with
+    # its personal data redacted (issue 25); the employee's chat above has it verbatim.
+    expect(agent.locator("#transcript .entry--agent").last).to_contain_text(
+        "Thanks [name], I can see that. I have added the 3 days back for you.")
     agent.screenshot(path=str(reports / "03-agent-conversation.png"), full_page=True)
     employee.screenshot(path=str(reports / "04-employee-with-agent.png"), full_page=True)
 

@@ -62,3 +62,25 @@ def test_the_knowledge_base_refresh_and_public_address_come_from_the_environment
 def test_a_refresh_outside_zero_to_thirty_seconds_is_refused(value: str) -> None:
     with pytest.raises(ConfigurationError):
         Settings.from_env({"HELPDESK_KB_REFRESH_SECONDS": value})
+
+
+ENTRA = {"ENTRA_TENANT_ID": "8d3f1a52-6c1e-4b8f-9d2a-0e5c7b4f1a23", "ENTRA_CLIENT_ID": "app",
+         "HELPDESK_PUBLIC_URL": "https://helpdesk.example.gov.uk"}
+
+
+def test_processes_without_the_entra_secret_still_know_the_tenant() -> None:
+    """Only the web app is given ENTRA_CLIENT_SECRET (least privilege); the action server, Rasa
+    and the workers still read the tenant, to know whose Entra sessions are employees."""
+    settings = Settings.from_env(ENTRA)
+    assert settings.entra_enabled and settings.entra_client_secret == ""
+    assert Settings.from_env({**ENTRA, "ENTRA_CLIENT_SECRET": "s"}).entra_client_secret == "s"
+
+
+@pytest.mark.parametrize("env", [
+    {"ENTRA_TENANT_ID": ENTRA["ENTRA_TENANT_ID"]},  # half a configuration
+    {"ENTRA_CLIENT_ID": "app"},
+    {"ENTRA_CLIENT_SECRET": "s"},  # a secret for nothing
+])
+def test_half_an_entra_configuration_is_refused(env: dict[str, str]) -> None:
+    with pytest.raises(ConfigurationError, match="ENTRA_"):
+        Settings.from_env(env)

@@ -17,6 +17,17 @@ def test_create_app_refuses_to_start_without_a_strong_secret(tmp_path):
                                 database_url=f"sqlite:///{tmp_path}/x.db"))
 
 
+def test_the_web_app_refuses_entra_sign_in_without_its_secret(tmp_path, settings):
+    """The other processes run without ENTRA_CLIENT_SECRET; the web app, which signs people
+    in, does not."""
+    import dataclasses
+    half = dataclasses.replace(settings, entra_tenant_id="8d3f1a52-6c1e-4b8f-9d2a-0e5c7b4f1a23",
+                               entra_client_id="app", entra_client_secret="",
+                               entra_redirect_uri="https://helpdesk.example.gov.uk/auth/callback")
+    with pytest.raises(ConfigurationError, match="ENTRA_CLIENT_SECRET"):
+        create_app(half)
+
+
 def test_create_app_connects_to_nothing(tmp_path):
     """SQLite creates its file on the first connection: building the app must not make one."""
     path = tmp_path / "helpdesk.db"

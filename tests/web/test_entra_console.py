@@ -142,7 +142,7 @@ async def test_sign_out_ends_the_console_session(console_client, entra_certifica
     assert replay.status == 302 and replay.headers["Location"] == "/console/signin"
 
 
-def test_role_map_defaults_and_overrides() -> None:
+async def test_role_map_defaults_and_overrides() -> None:
     assert granted_roles(["Helpdesk.Admin", "x"], role_map()) == {Role.ADMIN}
     custom = role_map("HR.Agents=agent, Audit=security_auditor")
     assert custom["HR.Agents"] is Role.AGENT and custom["Audit"] is Role.SECURITY_AUDITOR
@@ -153,7 +153,7 @@ def test_role_map_defaults_and_overrides() -> None:
         role_map("no-equals-sign")
 
 
-def test_an_entra_only_account_has_no_password(database) -> None:  # noqa: ANN001
+async def test_an_entra_only_account_has_no_password(database) -> None:  # noqa: ANN001
     with database.unit_of_work() as session:
         stored = session.scalar(select(Agent.password_hash).where(
             Agent.username == "entra.norole"))

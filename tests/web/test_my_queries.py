@@ -4,6 +4,7 @@ exist; one person signed in with Entra ID and in Teams sees the same tickets."""
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import re
 
 import pytest
@@ -28,10 +29,10 @@ ISSUER = "helpdesk-intranet"
 
 
 def _raise(database, settings, subject: str, text: str,  # noqa: ANN001
-           principal: Principal | None = None) -> str:
+           principal: Principal | None = None, now: dt.datetime | None = None) -> str:
     who = principal or Principal("widget", ISSUER, subject)
     raised = raise_ticket(database, who, NewTicket(ServiceLine.HR, text, channel="widget"),
-                          policy_from_settings(settings))
+                          policy_from_settings(settings), now=now)
     return raised.summary.reference
 
 
@@ -112,10 +113,15 @@ async def test_detail_comment_close_and_reopen_with_the_chats_rules(client, data
 
 
 async def test_the_reopen_window_is_the_chats(make_client, database, settings):
-    short = dataclasses.replace(settings, ticket_reopen_working_days=0)  # a window of nothing
+    """Resolved ten calendar days ago with a window of one working day: closed to reopening at
+    whatever time of day the test runs (a window of 0 working days ends at today's close)."""
+    short = dataclasses.replace(settings, ticket_reopen_working_days=1)
     client = await make_client(short)
-    reference = _raise(database, settings, "alice.hughes", "Expenses claim for travel query.")
-    change_status(database, AGENT, reference, TicketStatus.RESOLVED, policy_from_settings(short))
+    then = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=10)
+    reference = _raise(database, settings, "alice.hughes", "Expenses claim for travel query.",
+                       now=then)
+    change_status(database, AGENT, reference, TicketStatus.RESOLVED, policy_from_settings(short),
+                  now=then + dt.timedelta(hours=1))
     headers = _as(settings, "alice.hughes")
     page = await (await client.get(f"/queries/{reference}", headers=headers)).text()
     assert "Resolved" in page and "Reopen this query" not in page

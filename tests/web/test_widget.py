@@ -150,7 +150,7 @@ async def test_the_widget_script_is_served(widget_client):
     assert "helpdesk:unread" in await response.text()
 
 
-def test_allowed_origins_are_exact_origins() -> None:
+async def test_allowed_origins_are_exact_origins() -> None:
     assert allowed_origins(" https://A.example.gov.uk ,http://127.0.0.1:18310/") == {
         "https://a.example.gov.uk", "http://127.0.0.1:18310"}
     for bad in ("https://a.example.gov.uk/intranet", "*", "https://*.example.gov.uk", "ftp://a"):
