@@ -148,7 +148,9 @@ async def test_one_person_in_teams_and_on_the_web_sees_the_same_queries(
     """A ticket raised in Teams (msteams, tid, oid) is on the My queries page of the same person
     signed in with Entra ID (widget, entra:tid, oid)."""
     link_entra_users(database)
-    entra = dataclasses.replace(settings, entra_tenant_id=TENANT_ID)
+    entra = dataclasses.replace(settings, entra_tenant_id=TENANT_ID, entra_client_id="app",
+                                entra_client_secret="not-used-here",
+                                entra_redirect_uri="http://127.0.0.1/auth/callback")
     from_teams = _raise(database, settings, "", "Raised in Teams about my pension.",
                         Principal("msteams", TENANT_ID, ALICE_OID))
     token = session_tokens.mint(entra, ALICE_OID, entra_tenant=TENANT_ID)
